@@ -1,0 +1,128 @@
+"""ruff, mypy and bandit on a directory of generated files, as subprocesses (JSON output).
+
+The tools read the files; none of them imports or runs the generated code. Each runs from
+this interpreter's environment with a small fixed environment of its own (no secrets), a
+timeout, and its findings mapped back to repository-relative paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from models.codegen import Finding
+
+RUFF_RULES = "E,F,W,B,BLE,ASYNC"  # pyflakes, pycodestyle, bugbear, blind except, async
+BANDIT_SKIPS = "B101"  # assert: tests are made of them
+MYPY_CACHE = Path(tempfile.gettempdir()) / "ccb-checks" / "mypy-cache"  # shared, warm
+_STYLE_PREFIXES = ("W", "E501")  # style only: reported as warnings
+
+ToolRun = Callable[[Path, str, float], list[Finding]]
+
+
+def _tool_env(work: Path) -> dict[str, str]:
+    return {"PATH": os.defpath, "HOME": str(work), "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _run(tool: str, argv: list[str], cwd: Path, timeout: float) -> tuple[str, list[Finding]]:
+    """The tool's stdout, or a finding saying why it could not run."""
+    try:
+        done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                              env=_tool_env(cwd), check=False)
+    except FileNotFoundError:
+        return "", [Finding(tool=tool, code="tool-missing", message=(
+            f"{tool} is not installed in this environment: install the dev extras"))]
+    except subprocess.TimeoutExpired:
+        return "", [Finding(tool=tool, code="tool-timeout", message=(
+            f"{tool} did not finish within {timeout:g} s; the code is too large or too odd"))]
+    if done.returncode not in (0, 1) and not done.stdout.strip():
+        return "", [Finding(tool=tool, code="tool-failed", message=(
+            f"{tool} failed (exit {done.returncode}): {done.stderr.strip()[-300:]}"))]
+    return done.stdout, []
+
+
+def _relative(file: str, work: Path) -> str:
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            return path.resolve().relative_to(work.resolve()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def run_ruff(work: Path, slug: str, timeout: float) -> list[Finding]:
+    """``ruff check`` with the project's rule families, ignoring any config in the files."""
+    candidate = Path(sys.executable).parent / "ruff"
+    ruff = str(candidate) if candidate.exists() else shutil.which("ruff") or "ruff"
+    out, failed = _run("ruff", [
+        ruff, "check", "--isolated", "--no-cache", "--output-format", "json", "--exit-zero",
+        "--target-version", "py311", "--line-length", "100", "--select", RUFF_RULES,
+        f"integrations/{slug}"], work, timeout)
+    if failed:
+        return failed
+    findings = []
+    for item in json.loads(out or "[]"):
+        code = item.get("code") or "syntax"
+        findings.append(Finding(
+            tool="ruff", path=_relative(item["filename"], work),
+            line=(item.get("location") or {}).get("row"), code=code, message=item["message"],
+            severity="warning" if code.startswith(_STYLE_PREFIXES) else "error"))
+    return findings
+
+
+def run_mypy(work: Path, slug: str, timeout: float) -> list[Finding]:
+    """``mypy`` on the integration's packages (tests excluded), missing imports ignored."""
+    root = work / "integrations" / slug
+    targets = sorted(
+        [p.relative_to(root).as_posix() for p in root.iterdir()
+         if p.is_dir() and p.name != "tests" and (p / "__init__.py").exists()]
+        + [p.name for p in root.glob("*.py")])
+    if not targets:
+        return []
+    MYPY_CACHE.mkdir(parents=True, exist_ok=True)
+    out, failed = _run("mypy", [
+        sys.executable, "-m", "mypy", "--ignore-missing-imports", "--no-error-summary",
+        "--hide-error-context", "--no-color-output", "--python-version", "3.11",
+        "--output", "json", "--cache-dir", str(MYPY_CACHE), *targets], root, timeout)
+    if failed:
+        return failed
+    findings = []
+    for line in out.splitlines():
+        if not line.startswith("{"):
+            continue
+        item = json.loads(line)
+        if item.get("severity") != "error":
+            continue
+        findings.append(Finding(
+            tool="mypy", path=f"integrations/{slug}/{_relative(item['file'], root)}",
+            line=item.get("line"), code=item.get("code") or "mypy", message=item["message"]))
+    return findings
+
+
+def run_bandit(work: Path, slug: str, timeout: float) -> list[Finding]:
+    """``bandit`` security scan; HIGH and MEDIUM severity block, LOW is a warning."""
+    out, failed = _run("bandit", [
+        sys.executable, "-m", "bandit", "-r", "-q", "-f", "json", "--exit-zero",
+        "-s", BANDIT_SKIPS, f"integrations/{slug}"], work, timeout)
+    if failed:
+        return failed
+    findings = []
+    for item in json.loads(out or "{}").get("results", []):
+        severity = "warning" if item.get("issue_severity") == "LOW" else "error"
+        findings.append(Finding(
+            tool="bandit", path=_relative(item["filename"], work), line=item.get("line_number"),
+            code=item.get("test_id", "bandit"), severity=severity,
+            message=f"{item.get('issue_text', '')} ({item.get('issue_severity')}, "
+                    f"confidence {item.get('issue_confidence')})"))
+    return findings
+
+
+TOOLS: dict[str, ToolRun] = {"ruff": run_ruff, "mypy": run_mypy, "bandit": run_bandit}

@@ -1,0 +1,1 @@
+"""Code-writing backends: Claude (through the Messages API) and the offline generator."""

@@ -1,0 +1,86 @@
+"""Deterministic updates of an integration by the offline generator (no AI model).
+
+From the stored request and an :class:`UpdateRequest`:
+
+- endpoints in the update's Endpoints field are added to the request (a feature: new public
+  methods, capabilities and operations);
+- ``rename <old> to <new>`` in the Change text renames a public method everywhere in the
+  package, its tests and its manifest (breaking);
+- a fix regenerates the same API and records the change in ``CHANGES.md`` (the Change text
+  is appended to the requirements, so e.g. "timeout 20 seconds" changes the default timeout).
+"""
+
+from __future__ import annotations
+
+import re
+
+from temporalio import activity
+
+from activities.codegen.offline_generator import analyze, generate
+from models.codegen import AnalyzeInput, GenerateInput
+from models.issue_form import ChangeKind
+from models.request import IntegrationRequest
+from models.update import UpdateGenerated, UpdateGenerateInput
+
+_RENAME = re.compile(r"\brename\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s+(?:to|->|as)\s+"
+                     r"`?([A-Za-z_][A-Za-z0-9_]*)`?", re.IGNORECASE)
+
+
+def renames(change: str) -> list[tuple[str, str]]:
+    """``rename get_alerts to list_alerts`` -> ``[("get_alerts", "list_alerts")]``."""
+    return [(old, new) for old, new in _RENAME.findall(change) if old != new]
+
+
+def updated_request(request: IntegrationRequest, inp: UpdateGenerateInput) -> IntegrationRequest:
+    """The request with the update's endpoints added and its change noted."""
+    known = {(e.method, e.path) for e in request.endpoints}
+    endpoints = [*request.endpoints,
+                 *[e for e in inp.update.endpoints if (e.method, e.path) not in known]]
+    requirements = request.requirements
+    if inp.update.kind == ChangeKind.FIX:
+        requirements = f"{requirements}\n{inp.update.change}".strip()
+    return request.model_copy(update={"endpoints": endpoints[:50],
+                                      "requirements": requirements})
+
+
+def _camel(name: str) -> str:
+    return "".join(word.capitalize() for word in name.split("_"))
+
+
+def apply_renames(files: dict[str, str], pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Rename identifiers (and their ``...Body`` models) in every file, by whole words."""
+    result = dict(files)
+    for old, new in pairs:
+        patterns = [(re.compile(rf"\b{re.escape(old)}\b"), new),
+                    (re.compile(rf"\b{re.escape(_camel(old))}Body\b"), f"{_camel(new)}Body")]
+        for path, text in result.items():
+            for pattern, replacement in patterns:
+                text = pattern.sub(replacement, text)
+            result[path] = text
+    return result
+
+
+def generate_update(inp: UpdateGenerateInput) -> UpdateGenerated:
+    """The integration's files after the update, at ``inp.version``. Pure and deterministic."""
+    request = updated_request(IntegrationRequest.model_validate(inp.request), inp)
+    spec = analyze(AnalyzeInput(request=request, integration_key="update")).spec
+    code = generate(GenerateInput(
+        request=request, spec=spec, version=inp.version, findings=inp.findings,
+        reviewer_comments=[f"update ({inp.update.kind.value}): {inp.update.change}"],
+        previous_files=inp.previous_files, integration_key="update", attempt=inp.attempt))
+    new_pairs = renames(inp.update.change)
+    pairs = [*inp.renames, *new_pairs]
+    files = apply_renames(code.files, pairs) if pairs else code.files
+    summary = code.summary + (f" Renamed: {', '.join(f'{a} -> {b}' for a, b in new_pairs)}."
+                              if new_pairs else "")
+    return UpdateGenerated(files=files, summary=summary,
+                           request=request.model_dump(mode="json"), renames=pairs)
+
+
+@activity.defn
+def offline_generate_update(inp: UpdateGenerateInput) -> UpdateGenerated:
+    """Generate the updated integration offline. Pure: a repeat gives the same files."""
+    return generate_update(inp)
+
+
+OFFLINE_UPDATE_ACTIVITIES = [offline_generate_update]

@@ -1,0 +1,78 @@
+"""The issue's one progress comment (a checklist of the steps) and its state label."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.github_issues import add_labels, remove_labels, upsert_bot_comment
+from models.creation import Progress, StepStatus
+from models.github import LabelChange, UpsertComment
+from models.progress import ProgressUpdate
+from models.settings import get_settings
+from models.states import IntegrationState
+
+PROGRESS_MARKER = "progress"
+STATE_LABEL_PREFIX = "ccb:"
+BOXES = {
+    StepStatus.PENDING: "- [ ] {title}",
+    StepStatus.RUNNING: "- [ ] **{title}** ← in progress",
+    StepStatus.DONE: "- [x] {title}",
+    StepStatus.FAILED: "- [ ] ❌ **{title}** — failed",
+    StepStatus.SKIPPED: "- [x] ~~{title}~~ (skipped)",
+}
+
+
+def state_label(state: str) -> str:
+    return f"{STATE_LABEL_PREFIX}{state.lower()}"
+
+
+def render_progress(progress: Progress, ui_link: str) -> str:
+    """The comment's markdown: state, checklist, links; what failed and how to retry."""
+    title = f"`{progress.slug}`" if progress.slug else "this request"
+    lines = [f"### Integration request {title}: **{progress.state}**", ""]
+    for step in progress.steps:
+        line = BOXES[step.status].format(title=step.title)
+        if step.attempts > 1:
+            line += f" (round {step.attempts})"
+        if step.note:
+            line += f" — {step.note}"
+        lines.append(line)
+    lines.append("")
+    if progress.pr_url:
+        lines.append(f"Pull request: {progress.pr_url}")
+    if progress.backend:
+        lines.append(f"Code written by: {progress.backend.value}"
+                     + (" (no AI model was used)" if progress.backend.value != "claude" else ""))
+    if progress.usage.total_tokens:
+        lines.append(f"Tokens: {progress.usage.total_tokens} (${progress.usage.cost_usd:.4f})")
+    lines.append(f"Workflow: [{progress.workflow_id}]({ui_link})")
+    if progress.error:
+        lines += ["", f"**Failed** ({progress.error_category}): {progress.error}"]
+        if progress.findings:
+            lines.append("")
+            lines += [f"- `{f.path}`{':' + str(f.line) if f.line else ''} {f.message}"
+                      for f in progress.findings[:20]]
+        lines += ["", "Fix what is listed (edit the issue if the request itself is at fault), "
+                      "then comment `/retry` to start again from the analysis."]
+    if progress.waiting_for_approval:
+        lines += ["", "Waiting for approval: approve the pull request, comment `/approve` or "
+                      "`/request-changes <what to change>`."]
+    return "\n".join(lines)
+
+
+@activity.defn
+def publish_progress(update: ProgressUpdate) -> None:
+    """Edit the one progress comment and set the ``ccb:<state>`` label.
+
+    Idempotent: the comment is found by its hidden marker and edited in place; labels are
+    set-like (adding a present label or removing an absent one changes nothing).
+    """
+    settings = get_settings()
+    progress = update.progress
+    body = render_progress(progress, settings.workflow_ui_url(progress.workflow_id))
+    upsert_bot_comment(UpsertComment(repo=update.repo, number=update.issue_number,
+                                     marker=PROGRESS_MARKER, body=body))
+    current = state_label(progress.state)
+    stale = [state_label(s) for s in IntegrationState if state_label(s) != current]
+    remove_labels(LabelChange(repo=update.repo, number=update.issue_number, labels=stale))
+    add_labels(LabelChange(repo=update.repo, number=update.issue_number, labels=[current]))

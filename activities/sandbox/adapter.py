@@ -1,0 +1,53 @@
+"""The workflow's view of the sandbox: an integration's files in, a TestReport out."""
+
+from __future__ import annotations
+
+from temporalio import activity
+
+from activities.sandbox import run_sandboxed_tests
+from models.codegen import Finding
+from models.sandbox import SandboxReport, SandboxRequest
+from models.verify import TestReport, TestRequest
+
+
+def package_name(slug: str) -> str:
+    return slug.replace("-", "_")
+
+
+def to_sandbox_request(request: TestRequest) -> SandboxRequest:
+    """Files keyed by repository path become paths relative to the integration's directory."""
+    prefix = f"integrations/{request.slug}/"
+    files = {path.removeprefix(prefix): text for path, text in request.files.items()
+             if path.startswith(prefix)}
+    return SandboxRequest(files=files, package=package_name(request.slug), label=request.slug)
+
+
+def to_test_report(report: SandboxReport, request: TestRequest) -> TestReport:
+    """Failures and limits become findings the generator can act on."""
+    prefix = f"integrations/{request.slug}/"
+    findings = [Finding(tool="pytest", path=prefix + "tests", code=f.kind,
+                        message=f"{f.name}: {f.message}\n{f.details}"[:2000])
+                for f in report.failed_tests]
+    if report.reason and not findings:
+        findings.append(Finding(tool="sandbox", message=report.reason))
+    passed = report.ok and report.failures == 0 and report.errors == 0 and report.tests > 0
+    coverage = report.coverage_percent
+    if passed and (coverage is None or coverage < request.coverage_gate):
+        findings.append(Finding(tool="coverage", path=prefix, message=(
+            f"coverage {coverage if coverage is not None else 0:.1f}% is below the gate of "
+            f"{request.coverage_gate:.0f}%: add tests for the uncovered code")))
+    return TestReport(passed=passed, tests=report.tests, failures=report.failures,
+                      errors=report.errors, skipped=report.skipped, coverage_percent=coverage,
+                      coverage_gate=request.coverage_gate, isolation=report.isolation,
+                      reason=report.reason or "", findings=findings,
+                      output_tail=(report.stdout_tail or "")[-4000:])
+
+
+def run_tests_for_workflow(request: TestRequest) -> TestReport:
+    """Run the integration's tests in the sandbox, heartbeating build/log lines."""
+    def on_log(line: str) -> None:
+        if activity.in_activity():
+            activity.heartbeat(line[:200])
+
+    report = run_sandboxed_tests(to_sandbox_request(request), on_log=on_log)
+    return to_test_report(report, request)

@@ -1,0 +1,1 @@
+"""The forge's REST routes, one module per GitHub resource family."""

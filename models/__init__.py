@@ -1,0 +1,1 @@
+"""Types shared by workflows, activities, the starter and the CLI."""

@@ -1,0 +1,100 @@
+"""What the code-writing backends (Claude, or the offline generator) take and give back.
+
+Both backends implement the same three steps, so the workflow does not care which one runs:
+``analyze`` (request -> technical spec), ``generate`` (request + spec + findings -> files) and
+``review`` (files + checks -> review comments). Every result names the backend that wrote it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.manifest import TechnicalSpec
+from models.request import IntegrationRequest
+
+
+class Backend(StrEnum):
+    CLAUDE = "claude"
+    OFFLINE = "offline-generator"  # deterministic, from the request's fields; no AI used
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(**{k: getattr(self, k) + getattr(other, k)
+                             for k in TokenUsage.model_fields})
+
+    @property
+    def total_tokens(self) -> int:
+        return (self.input_tokens + self.output_tokens + self.cache_creation_input_tokens
+                + self.cache_read_input_tokens)
+
+
+class Finding(BaseModel):
+    """One problem found in generated code or by its tests, fed back to the generator."""
+
+    tool: str  # "ast", "ruff", "mypy", "bandit", "policy", "pytest", "size", "reviewer"
+    path: str = ""
+    line: int | None = None
+    code: str = ""
+    message: str
+    severity: str = "error"  # "error" blocks, "warning" is reported
+
+
+class AnalyzeInput(BaseModel):
+    request: IntegrationRequest
+    integration_key: str  # e.g. the workflow id: usage is recorded against it
+
+
+class AnalyzeResult(BaseModel):
+    spec: TechnicalSpec
+    backend: Backend
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
+class GenerateInput(BaseModel):
+    request: IntegrationRequest
+    spec: TechnicalSpec
+    version: str = "0.1.0"
+    findings: list[Finding] = Field(default_factory=list)  # from checks / tests / reviewers
+    reviewer_comments: list[str] = Field(default_factory=list)
+    previous_files: dict[str, str] = Field(default_factory=dict)
+    integration_key: str
+    attempt: int = 1
+
+
+class GeneratedCode(BaseModel):
+    """Files of ``integrations/<slug>/`` keyed by their path from the repository root."""
+
+    files: dict[str, str]
+    backend: Backend
+    summary: str = ""
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+
+
+class InlineReviewComment(BaseModel):
+    path: str
+    line: int
+    body: str
+
+
+class ReviewInput(BaseModel):
+    request: IntegrationRequest
+    files: dict[str, str]
+    findings: list[Finding] = Field(default_factory=list)
+    integration_key: str
+
+
+class ReviewResult(BaseModel):
+    summary: str
+    comments: list[InlineReviewComment] = Field(default_factory=list)
+    approve: bool = False
+    backend: Backend
+    usage: TokenUsage = Field(default_factory=TokenUsage)

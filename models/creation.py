@@ -1,0 +1,109 @@
+"""Inputs, messages, progress and results of the integration-creation workflow."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from models.codegen import Backend, Finding, TokenUsage
+from models.request import FieldProblem
+
+
+class CreationInput(BaseModel):
+    """An integration-request issue to turn into a deployed integration."""
+
+    repo: str
+    issue_number: int
+    requested_by: str
+    body: str | None = None
+    title: str = ""
+    environment: str = "development"
+    max_fix_rounds: int = Field(default=3, ge=1, le=10)
+    approval_expiry: timedelta = timedelta(days=7)
+    reminder_interval: timedelta = timedelta(days=1)
+    reviewers: list[str] = Field(default_factory=list)
+    token_budget: int | None = None  # None: the setting CCB_TOKEN_BUDGET_PER_REQUEST
+
+
+class ApprovalDecision(BaseModel):
+    """An approval from a PR review, `/approve`, `ccb approve` or the Temporal UI."""
+
+    reviewer: str
+    source: str = "ui"  # review | comment | cli | ui
+    comment: str = ""
+
+
+class ChangeRequest(BaseModel):
+    """Changes requested by a reviewer: their text goes back to code generation."""
+
+    reviewer: str
+    text: str = Field(min_length=1, max_length=20_000)
+    # Where it came from (``comment:<id>``, ``review:<id>``); a repeated source counts once.
+    source: str = ""
+
+
+class ApprovalAnswer(BaseModel):
+    accepted: bool
+    message: str
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class StepRecord(BaseModel):
+    name: str
+    title: str
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    note: str = ""
+
+
+class ErrorCategory(StrEnum):
+    """SPEC "Errors"."""
+
+    RECOVERABLE = "recoverable"
+    NON_RECOVERABLE = "non-recoverable"
+    CRITICAL = "critical"
+
+
+class Progress(BaseModel):
+    """What the `progress` query returns and the issue's progress comment shows."""
+
+    workflow_id: str
+    slug: str = ""
+    state: str = "REQUESTED"
+    current_step: str = ""
+    steps: list[StepRecord] = Field(default_factory=list)
+    backend: Backend | None = None
+    branch: str = ""
+    pr_number: int | None = None
+    pr_url: str = ""
+    head_sha: str = ""
+    merged_sha: str = ""
+    deployment: str = ""
+    usage: TokenUsage = Field(default_factory=TokenUsage)
+    findings: list[Finding] = Field(default_factory=list)
+    error: str = ""
+    error_category: ErrorCategory | None = None
+    waiting_for_approval: bool = False
+
+
+class CreationResult(BaseModel):
+    slug: str = ""
+    state: str
+    pr_number: int | None = None
+    pr_url: str = ""
+    merged_sha: str = ""
+    problems: list[FieldProblem] = Field(default_factory=list)
+    error: str = ""
+    error_category: ErrorCategory | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)

@@ -1,0 +1,32 @@
+"""Audit events of SPEC "Events"."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class EventType(StrEnum):
+    INTEGRATION_REQUESTED = "integration.requested"
+    REQUIREMENTS_ANALYZED = "requirements.analyzed"
+    CODE_GENERATED = "code.generated"
+    TESTS_COMPLETED = "tests.completed"
+    REVIEW_COMPLETED = "review.completed"
+    DEPLOYMENT_STARTED = "deployment.started"
+    DEPLOYMENT_COMPLETED = "deployment.completed"
+    INTEGRATION_ACTIVATED = "integration.activated"
+    ERROR_OCCURRED = "error.occurred"
+
+
+class AuditEvent(BaseModel):
+    """One event as the registry returns it."""
+
+    id: str
+    type: EventType
+    timestamp: datetime
+    integration_id: int | None
+    payload: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)

@@ -1,0 +1,48 @@
+"""Feature flags per environment (SPEC "Feature flags"): defaults here, overrides in settings.
+
+    CCB_FEATURE_FLAGS='{"production": {"auto_deployment": true}}'
+
+``traffic_approval`` is the deployment's own flag: where it is on (production by default) a
+deployment moves no traffic to the new version before a person approves it.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from models.deployment import Environment
+from models.settings import get_settings
+
+
+class FeatureFlags(BaseModel):
+    """The switches of one environment."""
+
+    ai_code_review: bool = True
+    auto_deployment: bool = True
+    integration_testing: bool = True
+    performance_monitoring: bool = True
+    traffic_approval: bool = False  # traffic moves only after `approve_traffic`
+    auto_rollback: bool = True  # the health monitor rolls back to the last good version
+
+
+DEFAULT_FLAGS: dict[Environment, FeatureFlags] = {
+    Environment.DEVELOPMENT: FeatureFlags(),
+    Environment.STAGING: FeatureFlags(),
+    Environment.PRODUCTION: FeatureFlags(auto_deployment=False, traffic_approval=True),
+}
+
+
+class UnknownFlagError(ValueError):
+    """An override names a flag or environment that does not exist."""
+
+
+def flags_for(environment: Environment | str) -> FeatureFlags:
+    """The defaults of ``environment`` with the settings' overrides applied."""
+    env = Environment(environment)
+    overrides = get_settings().feature_flags.get(env.value, {})
+    unknown = sorted(set(overrides) - set(FeatureFlags.model_fields))
+    if unknown:
+        raise UnknownFlagError(
+            f"CCB_FEATURE_FLAGS names unknown flags for {env}: {', '.join(unknown)}; "
+            f"known: {', '.join(FeatureFlags.model_fields)}")
+    return DEFAULT_FLAGS[env].model_copy(update=overrides)

@@ -1,0 +1,463 @@
+"""Parse rendered GitHub issue-form bodies into typed requests, reporting every problem at once.
+
+GitHub renders an issue form as ``### <Field label>`` sections, each followed by its value;
+an empty optional field reads ``_No response_``. The body is untrusted: it is size-checked
+before any other work, cleaned of hidden content (``clean_untrusted``), and its Base URL must
+name a public host (``check_base_url``). Nothing here raises on bad input, and nothing here
+touches the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import BaseModel, Field, ValidationError
+
+from models.request import (
+    HTTP_METHODS,
+    SLUG_PATTERN,
+    AuthType,
+    Endpoint,
+    FieldProblem,
+    IntegrationRequest,
+    IntegrationType,
+    ParsedRequest,
+    slugify,
+)
+from models.untrusted_text import clean_untrusted
+from models.url_safety import MAX_BASE_URL_CHARS, check_base_url
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "ChangeKind",
+    "ParsedUpdate",
+    "UpdateRequest",
+    "check_base_url",
+    "parse_issue_form",
+    "parse_update_form",
+]
+
+# Labels exactly as in .github/ISSUE_TEMPLATE/*.yml (tests check they match).
+BODY = "Issue body"
+SERVICE_NAME = "Service name"
+INTEGRATION_TYPE = "Integration type"
+BASE_URL = "Base URL"
+AUTHENTICATION = "Authentication"
+ENDPOINTS = "Endpoints"
+REQUIREMENTS = "Requirements"
+EXAMPLE_USAGE = "Example usage"
+REQUEST_LABELS = (
+    SERVICE_NAME,
+    INTEGRATION_TYPE,
+    BASE_URL,
+    AUTHENTICATION,
+    ENDPOINTS,
+    REQUIREMENTS,
+    EXAMPLE_USAGE,
+)
+REQUEST_REQUIRED = (SERVICE_NAME, INTEGRATION_TYPE, BASE_URL, AUTHENTICATION, ENDPOINTS)
+INTEGRATION = "Integration"
+KIND_OF_CHANGE = "Kind of change"
+CHANGE = "Change"
+UPDATE_LABELS = (INTEGRATION, KIND_OF_CHANGE, CHANGE, ENDPOINTS)
+UPDATE_REQUIRED = (INTEGRATION, KIND_OF_CHANGE, CHANGE)
+
+NO_RESPONSE = "_No response_"
+MAX_BODY_BYTES = 64 * 1024
+MAX_SERVICE_NAME_CHARS = 100
+
+MAX_TEXT_CHARS = 10_000  # Requirements, Example usage, Change
+MAX_ENDPOINTS = 50
+MAX_PATH_CHARS = 300
+MAX_DESCRIPTION_CHARS = 500
+MAX_LINE_PROBLEMS = 10  # per field; the rest are summarised in one more problem
+
+ENDPOINT_FORM = "`METHOD /path - what it does`, e.g. `GET /forecast/{city} - current forecast`"
+_INTERNAL = "Internal error while reading the issue"
+_log = logging.getLogger(__name__)
+
+_HEADING = re.compile(r"^[ ]{0,3}###[ \t]+(.*?)[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
+_ENDPOINT_LINE = re.compile(
+    r"^(?:[-*+][ \t]+)?(?P<method>[A-Za-z]+)[ \t]+(?P<path>\S+)"
+    r"(?:[ \t]+[-\u2013\u2014:][ \t]*(?P<description>.*))?$"
+)
+_PATH = re.compile(r"^/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:@/%{}?\[\]]*$")
+
+
+class ChangeKind(StrEnum):
+    """What an update does to the integration's public API (drives the semver bump)."""
+
+    FEATURE = "feature"
+    FIX = "fix"
+    BREAKING = "breaking"
+
+
+class UpdateRequest(BaseModel):
+    """A validated integration-update request."""
+
+    slug: str = Field(pattern=SLUG_PATTERN)
+    kind: ChangeKind
+    change: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    endpoints: list[Endpoint] = Field(default_factory=list, max_length=MAX_ENDPOINTS)
+
+
+class ParsedUpdate(BaseModel):
+    """What the update-form parser returns: an update, or every problem found."""
+
+    update: UpdateRequest | None = None
+    problems: list[FieldProblem] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.update is not None and not self.problems
+
+
+# --- Reading the body -----------------------------------------------------------------------
+
+
+def _decode_body(body: object) -> tuple[str, list[FieldProblem]]:
+    """The body as text, or the reason it cannot be read. Size is checked before decoding."""
+    if body is None:
+        return "", []
+    if isinstance(body, bytearray | memoryview):
+        body = bytes(body)
+    if not isinstance(body, str | bytes):
+        return "", [FieldProblem(field=BODY, message="the issue body is not text")]
+    too_big = FieldProblem(
+        field=BODY,
+        message=f"the issue body is larger than {MAX_BODY_BYTES // 1024} KiB "
+        f"({MAX_BODY_BYTES} bytes); shorten it, keeping only the template's fields",
+    )
+    if isinstance(body, bytes):
+        if len(body) > MAX_BODY_BYTES:
+            return "", [too_big]
+        try:
+            return body.decode("utf-8"), []
+        except UnicodeDecodeError:
+            return "", [
+                FieldProblem(
+                    field=BODY,
+                    message="the issue body is not valid UTF-8 text; "
+                    "edit the issue and paste the text again",
+                )
+            ]
+    if len(body) > MAX_BODY_BYTES or len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        return "", [too_big]
+    return body, []
+
+
+def _label_key(label: str) -> str:
+    return " ".join(label.split()).casefold()
+
+
+def _split_sections(text: str, track_fences: bool) -> tuple[list[tuple[str, str]], bool]:
+    """``(normalised heading, value)`` pairs in order; True if a code fence was left open.
+
+    Headings inside fenced code are text, not sections (unless the fence never closes: then
+    the caller splits again without fence tracking).
+    """
+    sections: list[tuple[str, list[str]]] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        fence_match = _FENCE.match(line) if track_fences else None
+        if fence is not None:
+            closes = fence_match is not None and fence_match.group(1).startswith(fence)
+            if closes and not line.strip().strip(fence[0]):
+                fence = None
+        elif fence_match:
+            fence = fence_match.group(1)
+        elif heading := _HEADING.match(line):
+            sections.append((_label_key(heading.group(1)), []))
+            continue
+        if sections:
+            sections[-1][1].append(line)
+    values = [(key, "\n".join(lines).strip()) for key, lines in sections]
+    return values, fence is not None
+
+
+def _read_sections(
+    body: object, labels: tuple[str, ...]
+) -> tuple[dict[str, str], list[FieldProblem]]:
+    """Known fields' cleaned values (``_No response_`` -> empty), and any body problems."""
+    text, problems = _decode_body(body)
+    if problems:
+        return {}, problems
+    text = clean_untrusted(text)
+    pairs, fence_open = _split_sections(text, track_fences=True)
+    if fence_open:
+        pairs, _ = _split_sections(text, track_fences=False)
+    by_key = {_label_key(label): label for label in labels}
+    values: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for key, value in pairs:
+        label = by_key.get(key)
+        if label is None:
+            continue  # unknown sections are ignored
+        counts[label] = counts.get(label, 0) + 1
+        values[label] = "" if value == NO_RESPONSE else value
+    for label, count in counts.items():
+        if count > 1:
+            problems.append(
+                FieldProblem(
+                    field=label,
+                    message=f"the section '### {label}' appears {count} times; keep exactly one",
+                )
+            )
+    return values, problems
+
+
+def _missing(label: str) -> FieldProblem:
+    return FieldProblem(
+        field=label, message=f"{label} is required but empty; fill it in on the issue form"
+    )
+
+
+def _one_line(label: str, value: str, max_chars: int, problems: list[FieldProblem]) -> str | None:
+    """A single-line field's value, or None after recording why it is not acceptable."""
+    if "\n" in value:
+        problems.append(
+            FieldProblem(field=label, message=f"{label} must be a single line; remove the others")
+        )
+        return None
+    if len(value) > max_chars:
+        problems.append(
+            FieldProblem(
+                field=label,
+                message=f"{label} is {len(value)} characters long; at most {max_chars} allowed",
+            )
+        )
+        return None
+    return value
+
+
+def _text(label: str, value: str, problems: list[FieldProblem]) -> str:
+    if len(value) > MAX_TEXT_CHARS:
+        problems.append(
+            FieldProblem(
+                field=label,
+                message=f"{label} is {len(value)} characters long; at most {MAX_TEXT_CHARS} "
+                "allowed: shorten it or link to a document",
+            )
+        )
+    return value
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _choice(label: str, value: str, choices: type[E], problems: list[FieldProblem]) -> E | None:
+    """A dropdown's value as its enum member (case-insensitive)."""
+    key = value.strip().strip("`").strip().lower()
+    for member in choices:
+        if member.value == key:
+            return member
+    known = ", ".join(member.value for member in choices)
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    problems.append(
+        FieldProblem(
+            field=label, message=f"{shown!r} is not a known {label.lower()}; choose one of: {known}"
+        )
+    )
+    return None
+
+
+def _endpoint_problem(number: int, line: str, match: re.Match[str] | None) -> str | None:
+    shown = line if len(line) <= 80 else line[:77] + "..."
+    if match is None:
+        return f"line {number} {shown!r} is not in the form {ENDPOINT_FORM}"
+    method, path = match.group("method").upper(), match.group("path")
+    description = (match.group("description") or "").strip()
+    if method not in HTTP_METHODS:
+        return (
+            f"line {number}: {match.group('method')!r} is not an HTTP method; use one of "
+            f"{', '.join(HTTP_METHODS)} in the form {ENDPOINT_FORM}"
+        )
+    if len(path) > MAX_PATH_CHARS:
+        return f"line {number}: the path is longer than {MAX_PATH_CHARS} characters"
+    if not _PATH.match(path):
+        return (
+            f"line {number}: the path {path[:80]!r} must start with a single '/' and hold only "
+            f"URL path characters (write parameters as {{id}}), in the form {ENDPOINT_FORM}"
+        )
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        return f"line {number}: the description is longer than {MAX_DESCRIPTION_CHARS} characters"
+    return None
+
+
+def _endpoints(label: str, value: str, problems: list[FieldProblem]) -> list[Endpoint]:
+    """Parse ``METHOD /path - what it does`` lines; blank lines and code fences are skipped."""
+    endpoints: list[Endpoint] = []
+    line_problems: list[str] = []
+    seen: dict[tuple[str, str], int] = {}
+    for number, raw in enumerate(value.split("\n"), start=1):
+        line = raw.strip()
+        if not line or _FENCE.match(line):
+            continue
+        match = _ENDPOINT_LINE.match(line)
+        problem = _endpoint_problem(number, line, match)
+        if problem is None and match is not None:
+            method, path = match.group("method").upper(), match.group("path")
+            if (method, path) in seen:
+                problem = f"line {number} repeats line {seen[method, path]} ({method} {path})"
+            else:
+                seen[method, path] = number
+                description = (match.group("description") or "").strip()
+                endpoints.append(Endpoint(method=method, path=path, description=description))
+        if problem is not None:
+            line_problems.append(problem)
+    for message in line_problems[:MAX_LINE_PROBLEMS]:
+        problems.append(FieldProblem(field=label, message=message))
+    if len(line_problems) > MAX_LINE_PROBLEMS:
+        more = len(line_problems) - MAX_LINE_PROBLEMS
+        problems.append(
+            FieldProblem(field=label, message=f"{more} more lines are malformed; fix them too")
+        )
+    if len(endpoints) > MAX_ENDPOINTS:
+        problems.append(
+            FieldProblem(
+                field=label,
+                message=f"{len(endpoints)} endpoints listed; at most {MAX_ENDPOINTS} allowed: "
+                "request the most important ones first",
+            )
+        )
+    elif not endpoints and not line_problems:
+        problems.append(
+            FieldProblem(
+                field=label,
+                message=f"no endpoints listed; give one per line in the form {ENDPOINT_FORM}",
+            )
+        )
+    return endpoints
+
+
+def _service_name(value: str, problems: list[FieldProblem]) -> tuple[str, str] | None:
+    """The service name and the slug derived from it."""
+    name = _one_line(SERVICE_NAME, value, MAX_SERVICE_NAME_CHARS, problems)
+    if name is None:
+        return None
+    name = " ".join(name.split())
+    slug = slugify(name)
+    if not re.fullmatch(SLUG_PATTERN, slug):
+        problems.append(
+            FieldProblem(
+                field=SERVICE_NAME,
+                message=f"{name[:60]!r} gives the identifier {slug!r}, which is not usable: it "
+                "must start with a letter and have 2 to 40 letters, digits or hyphens; "
+                "use a name that starts with a letter, e.g. 'Acme Weather'",
+            )
+        )
+        return None
+    return name, slug
+
+
+def _validation_problems(exc: ValidationError) -> list[FieldProblem]:
+    """Safety net: a model check the field rules above did not catch, as problems."""
+    return [
+        FieldProblem(
+            field=BODY, message=f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+        )
+        for error in exc.errors()
+    ]
+
+
+def _parse_request(body: object) -> ParsedRequest:
+    values, problems = _read_sections(body, REQUEST_LABELS)
+    if problems and not values:
+        return ParsedRequest(problems=problems)
+    for label in REQUEST_REQUIRED:
+        if not values.get(label):
+            problems.append(_missing(label))
+    named = _service_name(values[SERVICE_NAME], problems) if values.get(SERVICE_NAME) else None
+    kind = auth = base_url = None
+    if values.get(INTEGRATION_TYPE):
+        kind = _choice(INTEGRATION_TYPE, values[INTEGRATION_TYPE], IntegrationType, problems)
+    if values.get(AUTHENTICATION):
+        auth = _choice(AUTHENTICATION, values[AUTHENTICATION], AuthType, problems)
+    if values.get(BASE_URL):
+        base_url = _one_line(BASE_URL, values[BASE_URL], MAX_BASE_URL_CHARS, problems)
+        url_problem = check_base_url(base_url) if base_url is not None else None
+        if url_problem:
+            problems.append(FieldProblem(field=BASE_URL, message=url_problem))
+            base_url = None
+    endpoints = _endpoints(ENDPOINTS, values[ENDPOINTS], problems) if values.get(ENDPOINTS) else []
+    requirements = _text(REQUIREMENTS, values.get(REQUIREMENTS, ""), problems)
+    example_usage = _text(EXAMPLE_USAGE, values.get(EXAMPLE_USAGE, ""), problems)
+    if problems or named is None or kind is None or auth is None or base_url is None:
+        return ParsedRequest(problems=problems)
+    try:
+        request = IntegrationRequest(
+            service_name=named[0],
+            slug=named[1],
+            integration_type=kind,
+            base_url=base_url,
+            auth=auth,
+            endpoints=endpoints,
+            requirements=requirements,
+            example_usage=example_usage,
+        )
+    except ValidationError as exc:
+        return ParsedRequest(problems=_validation_problems(exc))
+    return ParsedRequest(request=request)
+
+
+def _parse_update(body: object) -> ParsedUpdate:
+    values, problems = _read_sections(body, UPDATE_LABELS)
+    if problems and not values:
+        return ParsedUpdate(problems=problems)
+    for label in UPDATE_REQUIRED:
+        if not values.get(label):
+            problems.append(_missing(label))
+    slug = kind = None
+    if values.get(INTEGRATION):
+        slug = _one_line(INTEGRATION, values[INTEGRATION].strip("`").strip().lower(), 40, problems)
+        if slug is not None and not re.fullmatch(SLUG_PATTERN, slug):
+            problems.append(
+                FieldProblem(
+                    field=INTEGRATION,
+                    message=f"{slug[:60]!r} is not an integration identifier; give the slug "
+                    "as listed by `ccb list`, e.g. acme-weather",
+                )
+            )
+            slug = None
+    if values.get(KIND_OF_CHANGE):
+        kind = _choice(KIND_OF_CHANGE, values[KIND_OF_CHANGE], ChangeKind, problems)
+    change = _text(CHANGE, values.get(CHANGE, ""), problems)
+    endpoints = _endpoints(ENDPOINTS, values[ENDPOINTS], problems) if values.get(ENDPOINTS) else []
+    if problems or slug is None or kind is None:
+        return ParsedUpdate(problems=problems)
+    try:
+        update = UpdateRequest(slug=slug, kind=kind, change=change, endpoints=endpoints)
+    except ValidationError as exc:
+        return ParsedUpdate(problems=_validation_problems(exc))
+    return ParsedUpdate(update=update)
+
+
+def _internal_problem(exc: Exception) -> FieldProblem:
+    _log.exception("issue-form parser failed")
+    return FieldProblem(
+        field=BODY,
+        message=f"{_INTERNAL} ({type(exc).__name__}); please report this issue to the maintainers",
+    )
+
+
+def parse_issue_form(body: str | bytes | None) -> ParsedRequest:
+    """Parse a rendered integration-request issue body; never raises.
+
+    Returns the request, or every problem found (field label + what to do about it).
+    """
+    try:
+        return _parse_request(body)
+    except Exception as exc:  # noqa: BLE001 - a bug must become a message, not a traceback
+        return ParsedRequest(problems=[_internal_problem(exc)])
+
+
+def parse_update_form(body: str | bytes | None) -> ParsedUpdate:
+    """Parse a rendered integration-update issue body; never raises."""
+    try:
+        return _parse_update(body)
+    except Exception as exc:  # noqa: BLE001 - a bug must become a message, not a traceback
+        return ParsedUpdate(problems=[_internal_problem(exc)])

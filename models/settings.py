@@ -1,0 +1,135 @@
+"""The one place that reads the environment: every setting of the bot, prefixed ``CCB_``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings read once from the environment (and an optional ``.env`` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="CCB_", env_file=".env", extra="ignore")
+
+    # Where the embedded stack keeps its files (registry, Temporal's SQLite, logs, forge repos).
+    data_dir: Path = Path(".data")
+    # Any SQLAlchemy URL; empty means a SQLite file under data_dir.
+    database_url: str = ""
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "ccb"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    # The public address of the Web UI; derived from temporal_ui_port when empty.
+    temporal_ui_url: str = ""
+
+    # The starter's HTTP server (webhooks, REST API, health)
+    starter_host: str = "127.0.0.1"
+    starter_port: int = 8080
+
+    # GitHub: a token (or a GitHub App) means real GitHub; neither means the local forge.
+    github_token: str = Field(
+        default="", validation_alias=AliasChoices("GITHUB_TOKEN", "CCB_GITHUB_TOKEN")
+    )
+    github_api_url: str = ""  # empty: api.github.com with a token, the local forge without
+    github_repo: str = "demo/integrations"  # owner/name of the repository the bot works in
+    github_app_id: str = ""
+    github_app_private_key_path: str = ""
+    github_installation_id: str = ""
+    bot_login: str = "ccb-bot"  # the bot's own account: its events are ignored
+    webhook_secret: str = Field(
+        default="", validation_alias=AliasChoices("GITHUB_WEBHOOK_SECRET", "CCB_WEBHOOK_SECRET")
+    )
+    webhook_max_body_bytes: int = 1_048_576
+
+    # The local forge (a GitHub-compatible API served by the project when no token is set)
+    forge_host: str = "127.0.0.1"
+    forge_port: int = 8090
+
+    # Logging
+    log_level: str = "INFO"
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+
+    # Deployment (issue 6): proxy port per environment overriding 8500/8501/8502, e.g.
+    # '{"development": 18500}'; feature flags per environment overriding models/flags.py's
+    # defaults, e.g. '{"production": {"auto_deployment": true}}'.
+    proxy_ports: dict[str, int] = Field(default_factory=dict)
+    feature_flags: dict[str, dict[str, bool]] = Field(default_factory=dict)
+
+    # Fault injection for crash tests: "point=seconds,point=seconds" pauses at named points.
+    fault_pause: str = ""
+
+    # Claude
+    # The key is read where it is used (the Claude activities); SecretStr keeps it out of reprs.
+    anthropic_api_key: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("ANTHROPIC_API_KEY", "CCB_ANTHROPIC_API_KEY"),
+    )
+    anthropic_base_url: str = "https://api.anthropic.com"  # tests point it at a local server
+    claude_model: str = "claude-sonnet-4-6"  # the model id lives here, never in code
+    claude_max_tokens: int = Field(default=16_000, gt=0)
+    claude_timeout_seconds: float = Field(default=420.0, gt=0)  # one non-streamed answer
+    # Prices in USD per million tokens by model id (prefix), overriding the built-in table:
+    # '{"claude-x": {"input": 3, "output": 15, "cache_write": 3.75, "cache_read": 0.3}}'
+    claude_prices: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # Tokens (all four kinds) one integration request may spend; 0 means no limit.
+    token_budget_per_request: int = Field(
+        default=2_000_000, ge=0,
+        validation_alias=AliasChoices("CCB_TOKEN_BUDGET", "CCB_TOKEN_BUDGET_PER_REQUEST"),
+    )
+
+    @field_validator("temporal_ui_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def registry_url(self) -> str:
+        """The SQLAlchemy URL of the registry."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'registry.db').resolve()}"
+
+    @property
+    def uses_forge(self) -> bool:
+        """True when no GitHub credentials are set: the bot talks to the local forge."""
+        return not (self.github_token or self.github_app_id)
+
+    @property
+    def forge_api_url(self) -> str:
+        return f"http://{self.forge_host}:{self.forge_port}/api/v3"
+
+    @property
+    def github_base_url(self) -> str:
+        """The REST base URL PyGithub is pointed at."""
+        if self.github_api_url:
+            return self.github_api_url.rstrip("/")
+        return self.forge_api_url if self.uses_forge else "https://api.github.com"
+
+    @property
+    def ui_url(self) -> str:
+        """The Temporal Web UI's base address."""
+        return self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}"
+
+    def workflow_ui_url(self, workflow_id: str) -> str:
+        """A link to one workflow in the Temporal Web UI."""
+        return f"{self.ui_url}/namespaces/{self.temporal_namespace}/workflows/{workflow_id}"
+
+    def fault_pauses(self) -> dict[str, float]:
+        """The parsed ``fault_pause`` setting: point name -> seconds."""
+        pauses: dict[str, float] = {}
+        for item in filter(None, (p.strip() for p in self.fault_pause.split(","))):
+            name, _, seconds = item.partition("=")
+            pauses[name.strip()] = float(seconds or 0)
+        return pauses
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

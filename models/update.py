@@ -1,0 +1,109 @@
+"""Inputs and results of the integration-update workflow and its activities."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from models.codegen import Finding
+from models.intake import IntakeInput
+from models.issue_form import UpdateRequest
+from models.semver import Bump
+from models.verify import COVERAGE_GATE
+
+
+class UpdateInput(IntakeInput):
+    """An integration-update issue (the starter sends IntakeInput's fields; the rest defaults)."""
+
+    environment: str = "development"
+    coverage_gate: float = COVERAGE_GATE
+    reviewers: list[str] = Field(default_factory=list)
+    max_fix_rounds: int = Field(default=3, ge=1, le=10)
+
+
+UPDATE_STATE_KEY = "ccb_update"  # in a version's recorded manifest: request and renames
+
+
+class IntegrationLookup(BaseModel):
+    """The integration an update names, as the registry knows it (or the names it knows).
+
+    ``request`` and ``renames`` come from the live version's record when an update wrote it
+    (the request as that update changed it), else from the original request.
+    """
+
+    found: bool
+    slug: str
+    current_version: str = ""
+    state: str = ""
+    request: dict[str, object] = Field(default_factory=dict)
+    renames: list[tuple[str, str]] = Field(default_factory=list)
+    known: list[str] = Field(default_factory=list)
+
+
+class RepoFilesQuery(BaseModel):
+    repo: str
+    prefix: str = Field(description="a folder, e.g. integrations/acme-weather/")
+    ref: str = "main"
+
+
+class UpdateGenerateInput(BaseModel):
+    """Regenerate an integration from its stored request and an update request."""
+
+    request: dict[str, object]
+    update: UpdateRequest
+    version: str
+    previous_files: dict[str, str] = Field(default_factory=dict)
+    findings: list[Finding] = Field(default_factory=list)
+    attempt: int = 1
+    renames: list[tuple[str, str]] = Field(
+        default_factory=list, description="renames of earlier updates, applied first")
+
+
+class UpdateGenerated(BaseModel):
+    """The updated files, with the request and renames to remember for the next update."""
+
+    files: dict[str, str]
+    summary: str = ""
+    request: dict[str, object]
+    renames: list[tuple[str, str]] = Field(default_factory=list)
+
+
+class ApiMember(BaseModel):
+    """One public name: a function, a class, a method, a capability or an HTTP operation."""
+
+    kind: str  # "function", "class", "method", "capability", "operation"
+    name: str
+    signature: str = ""
+
+
+class CompatInput(BaseModel):
+    slug: str
+    old_files: dict[str, str]
+    new_files: dict[str, str]
+
+
+class CompatReport(BaseModel):
+    removed: list[ApiMember] = Field(default_factory=list)
+    changed: list[tuple[ApiMember, ApiMember]] = Field(default_factory=list)
+    added: list[ApiMember] = Field(default_factory=list)
+
+    @property
+    def breaking(self) -> bool:
+        return bool(self.removed or self.changed)
+
+    @property
+    def detected_bump(self) -> Bump:
+        if self.breaking:
+            return Bump.MAJOR
+        return Bump.MINOR if self.added else Bump.PATCH
+
+
+class UpdateResult(BaseModel):
+    slug: str
+    outcome: str  # "merged", "unknown_integration", "invalid_request"
+    old_version: str = ""
+    new_version: str = ""
+    bump: Bump | None = None
+    breaking: bool = False
+    pr_number: int | None = None
+    merged_sha: str = ""
+    message: str = ""

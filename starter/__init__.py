@@ -1,0 +1,1 @@
+"""The webhook starter (HTTP server) and the `ccb` CLI."""

@@ -1,0 +1,93 @@
+"""The starter's HTTP server: health endpoints now; webhooks and the REST API mount here."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from temporalio.client import Client
+
+from models.registry import open_registry
+from models.settings import Settings, get_settings
+from models.temporal_setup import connect
+from starter.webhooks import webhook_router
+
+READY_CHECK_TIMEOUT = 2.0
+
+
+class StarterState:
+    """What the app holds for its lifetime: settings and a lazily connected Temporal client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        async with self._lock:
+            if self._client is None:
+                self._client = await connect(self.settings)
+            return self._client
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        open_registry(settings.registry_url)  # schema created on start
+        app.state.starter = StarterState(settings)
+        yield
+
+    app = FastAPI(title="ccb starter", lifespan=lifespan)
+
+    @app.get("/health")
+    @app.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready")
+    async def ready() -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            client = await asyncio.wait_for(app.state.starter.client(), READY_CHECK_TIMEOUT)
+            await asyncio.wait_for(client.service_client.check_health(), READY_CHECK_TIMEOUT)
+            checks["temporal"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            checks["temporal"] = f"unavailable: {type(exc).__name__}"
+        try:
+            await asyncio.to_thread(open_registry(settings.registry_url).ping)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    app.include_router(webhook_router(settings))
+    return app
+
+
+def main() -> None:
+    """``python -m starter.app``: serve on the configured host and port."""
+    import os
+    import sys
+
+    import uvicorn
+
+    from models.logging_setup import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format, process="starter")
+    uvicorn.run(create_app(settings), host=settings.starter_host, port=settings.starter_port,
+                log_config=None, access_log=False)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

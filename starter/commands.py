@@ -1,0 +1,68 @@
+"""Comment commands: ``/approve``, ``/request-changes <text>``, ``/retry``, ``/cancel``,
+``/status``.
+
+A command is the first non-empty line of a comment, starting with ``/``. Anything else in the
+comment is ordinary discussion. Parsing never raises: a comment is a command, a command used
+wrongly (with the usage to tell the user), or not a command at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+MAX_CHANGE_TEXT = 20_000
+
+
+class CommandName(StrEnum):
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request-changes"
+    RETRY = "retry"
+    CANCEL = "cancel"
+    STATUS = "status"
+
+
+USAGE = (
+    "Commands: `/approve`, `/request-changes <what to change>`, `/retry` (after a failure), "
+    "`/cancel`, `/status`."
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    name: CommandName
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class CommandMisuse:
+    """A known command used wrongly: ``problem`` says what to do instead."""
+
+    name: CommandName
+    problem: str
+
+
+def parse_command(comment: str | None) -> Command | CommandMisuse | None:
+    """The command a comment carries, a misuse, or None for an ordinary comment."""
+    if not comment:
+        return None
+    text = comment.strip()
+    if not text.startswith("/"):
+        return None
+    first, _, rest = text.partition("\n")
+    word, _, argument = first.strip().partition(" ")
+    try:
+        name = CommandName(word[1:].lower())
+    except ValueError:
+        return None  # another bot's command, or a path: not ours
+    argument = (argument.strip() + ("\n" + rest if rest.strip() else "")).strip()
+    if name is CommandName.REQUEST_CHANGES:
+        if not argument:
+            return CommandMisuse(name, "say what to change: `/request-changes <what to change>`")
+        if len(argument) > MAX_CHANGE_TEXT:
+            return CommandMisuse(
+                name, f"the change request is longer than {MAX_CHANGE_TEXT} characters: shorten it"
+            )
+        return Command(name, argument)
+    # /approve keeps its text as the approval's comment; the others ignore theirs.
+    return Command(name, argument if name is CommandName.APPROVE else "")

@@ -1,0 +1,183 @@
+"""The routing table: which webhook event (and action) becomes which workflow interaction.
+
+| event               | action              | condition                        | becomes        |
+| ------------------- | ------------------- | -------------------------------- | -------------- |
+| issues              | opened              | carries `integration-request`    | StartRequest   |
+| issues              | opened              | carries `integration-update`     | StartRequest(u)|
+| issues              | labeled             | the label added is one of those  | as for opened  |
+| issue_comment       | created             | first line is a ccb command      | CommentCommand |
+| pull_request        | opened, synchronize | (files: checked by the review)   | StartReview    |
+| pull_request_review | submitted           | approved / changes_requested and | ReviewDecision |
+|                     |                     | the PR is owned by a workflow    |                |
+
+Everything else is ``Ignored`` with the reason. Routing is pure: no I/O, no permission check
+(the webhook does those after routing, only for events that would do something).
+
+Why the review does not get the PR's files here: the payload does not carry them and listing
+them is one or more GitHub calls per push. The review workflow's first step lists them and
+ends at once when nothing under ``integrations/`` changed; the starter stays a fast,
+GitHub-free ACK for every PR event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.webhooks import (
+    IssueCommentEvent,
+    IssuesEvent,
+    PullRequestEvent,
+    PullRequestReviewEvent,
+)
+from starter.commands import Command, CommandMisuse, CommandName, parse_command
+from workflows import names
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """An integration request (creation) or, with ``update=True``, an update request."""
+
+    repo: str
+    issue_number: int
+    title: str
+    body: str | None
+    actor: str
+    update: bool = False
+
+    @property
+    def reply_number(self) -> int:
+        return self.issue_number
+
+
+@dataclass(frozen=True)
+class StartReview:
+    repo: str
+    pr_number: int
+    head_ref: str
+    head_sha: str
+    actor: str
+
+    @property
+    def reply_number(self) -> int:
+        return self.pr_number
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    repo: str
+    pr_number: int
+    workflow_type: str
+    workflow_id: str
+    approve: bool
+    text: str
+    review_id: int
+    actor: str
+
+    @property
+    def reply_number(self) -> int:
+        return self.pr_number
+
+
+@dataclass(frozen=True)
+class CommentCommand:
+    """A command in a comment on ``reply_number`` about request issue ``issue_number``."""
+
+    repo: str
+    issue_number: int
+    reply_number: int
+    command: Command | CommandMisuse
+    comment_id: int
+    actor: str
+    title: str
+    body: str | None
+    on_pull_request: bool
+
+
+Action = StartRequest | StartReview | ReviewDecision | CommentCommand
+Route = Action | Ignored
+
+REVIEW_ACTIONS = ("opened", "synchronize")
+
+
+def route(event: str, payload: object) -> Route:
+    """What ``payload`` (a model from ``models.webhooks``) of ``event`` asks for."""
+    if isinstance(payload, IssuesEvent):
+        return _issues(payload)
+    if isinstance(payload, IssueCommentEvent):
+        return _issue_comment(payload)
+    if isinstance(payload, PullRequestEvent):
+        return _pull_request(payload)
+    if isinstance(payload, PullRequestReviewEvent):
+        return _pull_request_review(payload)
+    return Ignored(f"event {event!r} is not handled")
+
+
+def _issues(event: IssuesEvent) -> Route:
+    issue = event.issue
+    if event.action == "opened":
+        labels = [label.name for label in issue.labels]
+    elif event.action == "labeled":
+        labels = [event.label.name] if event.label else []
+    else:
+        return Ignored(f"issues.{event.action} is not handled")
+    for label, update in ((names.REQUEST_LABEL, False), (names.UPDATE_LABEL, True)):
+        if label in labels:
+            return StartRequest(repo=event.repository.full_name, issue_number=issue.number,
+                                title=issue.title, body=issue.body, actor=event.sender.login,
+                                update=update)
+    shown = ", ".join(repr(n) for n in labels[:5]) or "no label"
+    return Ignored(f"issues.{event.action} with {shown}: not {names.REQUEST_LABEL!r} "
+                   f"or {names.UPDATE_LABEL!r}")
+
+
+def _issue_comment(event: IssueCommentEvent) -> Route:
+    if event.action != "created":
+        return Ignored(f"issue_comment.{event.action} is not handled (only new comments)")
+    command = parse_command(event.comment.body)
+    if command is None:
+        return Ignored("the comment is not a ccb command")
+    issue = event.issue
+    target = issue.number
+    on_pr = issue.pull_request is not None
+    if on_pr:
+        named = names.issue_named_in(issue.body)
+        if named is None:
+            return Ignored("a command on a pull request that names no request issue")
+        target = named
+    return CommentCommand(repo=event.repository.full_name, issue_number=target,
+                          reply_number=issue.number, command=command,
+                          comment_id=event.comment.id, actor=event.sender.login,
+                          title=issue.title, body=issue.body, on_pull_request=on_pr)
+
+
+def _pull_request(event: PullRequestEvent) -> Route:
+    if event.action not in REVIEW_ACTIONS:
+        return Ignored(f"pull_request.{event.action} is not handled")
+    pr = event.pull_request
+    return StartReview(repo=event.repository.full_name, pr_number=pr.number,
+                       head_ref=pr.head.ref, head_sha=pr.head.sha, actor=event.sender.login)
+
+
+def _pull_request_review(event: PullRequestReviewEvent) -> Route:
+    if event.action != "submitted":
+        return Ignored(f"pull_request_review.{event.action} is not handled")
+    state = event.review.state.lower()
+    if state not in ("approved", "changes_requested"):
+        return Ignored(f"a {state!r} review decides nothing")
+    pr = event.pull_request
+    owner = names.pr_owner_workflow(event.repository.full_name, pr.head.ref, pr.body)
+    if owner is None:
+        return Ignored(f"pull request #{pr.number} is not one the bot opened for a request")
+    text = (event.review.body or "").strip() or f"changes requested in review {event.review.id}"
+    return ReviewDecision(repo=event.repository.full_name, pr_number=pr.number,
+                          workflow_type=owner[0], workflow_id=owner[1],
+                          approve=state == "approved", text=text, review_id=event.review.id,
+                          actor=event.sender.login)
+
+
+__all__ = ["Action", "CommandName", "Ignored", "Route", "route"]

@@ -1,0 +1,369 @@
+"""``POST /webhooks/github``: verify, route, start or signal a workflow, answer 202 at once.
+
+Order of checks (each answer says what is wrong and what to do):
+1. ``X-Hub-Signature-256`` present and shaped ``sha256=<hex>``, else 401 (nothing is read);
+2. ``Content-Length`` above ``webhook_max_body_bytes`` -> 413; the body is then read counting
+   bytes and abandoned (413) the moment it passes the limit, so no more is ever buffered;
+3. the HMAC of the raw body, compared in constant time, else 401;
+4. ``X-GitHub-Event`` / ``X-GitHub-Delivery`` present, else 400; a delivery already answered
+   (same GUID, same body) gets the same answer again, concurrent twins wait for the first;
+5. unsupported event -> 202 ignored; bad JSON, bad content type (415) or wrong shape -> 400;
+6. the bot's own events -> 202 ignored; the routing table (``starter.routing``) -> 202
+   ignored with its reason; another repository than ``github_repo`` -> 202 ignored;
+7. the sender's permission (``starter.permissions``): below write -> one polite comment via
+   ``BotReplyWorkflow`` and 202 refused; lookup failure -> 503 (redeliver later);
+8. the workflow interaction (``starter.dispatch``) -> 202 with the workflow id; Temporal not
+   answering -> 503. Comment commands are answered on the issue by ``BotReplyWorkflow``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qs
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
+from temporalio.client import Client
+
+from models.creation import ApprovalDecision, ChangeRequest
+from models.github import UpsertComment
+from models.settings import Settings
+from models.temporal_setup import connect
+from models.webhooks import EVENT_MODELS, ReviewRequest
+from starter import signature
+from starter.commands import Command, CommandMisuse, CommandName
+from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
+from starter.permissions import PermissionChecker, PermissionLookupError
+from starter.routing import (
+    Action,
+    CommentCommand,
+    Ignored,
+    ReviewDecision,
+    StartRequest,
+    StartReview,
+    route,
+)
+
+log = structlog.get_logger("ccb.webhooks")
+
+WEBHOOK_PATH = "/webhooks/github"
+EVENT_HEADER = "X-GitHub-Event"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+MAX_DELIVERY_ID = 100
+DELIVERY_CACHE_SIZE = 10_000
+_SAFE_KEY = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: dict[str, Any]
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body, status_code=self.status_code)
+
+
+def answer(code: int, status: str, reason: str, **extra: Any) -> Answer:
+    return Answer(code, {"status": status, "reason": reason, **extra})
+
+
+class BadDelivery(Exception):
+    """The delivery cannot be read: ``answer`` tells the sender why."""
+
+    def __init__(self, result: Answer) -> None:
+        super().__init__(result.body.get("reason", ""))
+        self.result = result
+
+
+@dataclass
+class DeliveryCache:
+    """Answers by (delivery GUID, body digest); concurrent twins share one computation."""
+
+    size: int = DELIVERY_CACHE_SIZE
+    done: OrderedDict[tuple[str, str], Answer] = field(default_factory=OrderedDict)
+    pending: dict[tuple[str, str], asyncio.Future[Answer]] = field(default_factory=dict)
+
+    async def once(self, key: tuple[str, str], compute: Any) -> Answer:
+        if key in self.done:
+            self.done.move_to_end(key)
+            return self.done[key]
+        if key in self.pending:
+            return await asyncio.shield(self.pending[key])
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self.pending[key] = future
+        try:
+            result: Answer = await compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: twins re-raise it, nobody warns
+            raise
+        finally:
+            self.pending.pop(key, None)
+        if result.status_code < 500:  # a 5xx may succeed when redelivered
+            self.done[key] = result
+            while len(self.done) > self.size:
+                self.done.popitem(last=False)
+        future.set_result(result)
+        return result
+
+
+class WebhookService:
+    """What the webhook endpoint keeps for the life of the app."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.deliveries = DeliveryCache()
+        self.permissions = PermissionChecker(settings)
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def dispatcher(self, request: Request) -> Dispatcher:
+        starter = getattr(request.app.state, "starter", None)
+        if starter is not None:
+            client = await starter.client()
+        else:  # served without the app's lifespan: connect ourselves, once
+            async with self._lock:
+                if self._client is None:
+                    self._client = await connect(self.settings)
+            client = self._client
+        return Dispatcher(client, self.settings.task_queue)
+
+    # -- the endpoint --------------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Answer:
+        try:
+            body = await self._verified_body(request)
+            event = request.headers.get(EVENT_HEADER, "").strip()
+            delivery = request.headers.get(DELIVERY_HEADER, "").strip()
+            if not event or not delivery or len(delivery) > MAX_DELIVERY_ID:
+                return answer(400, "error", f"{EVENT_HEADER} and {DELIVERY_HEADER} headers "
+                              "are required, as GitHub sends them")
+            key = (delivery, hashlib.sha256(body).hexdigest())
+            return await self.deliveries.once(
+                key, lambda: self._handle_delivery(request, event, delivery, body))
+        except BadDelivery as bad:
+            return bad.result
+
+    async def _verified_body(self, request: Request) -> bytes:
+        header = request.headers.get(signature.SIGNATURE_HEADER)
+        if not signature.well_formed(header):
+            raise BadDelivery(answer(401, "unauthorized", f"missing or malformed "
+                                     f"{signature.SIGNATURE_HEADER}: sign the body with the "
+                                     "webhook secret (sha256=<hex HMAC>)"))
+        if not self.settings.webhook_secret:
+            log.error("webhook refused: CCB_WEBHOOK_SECRET is not set")
+            raise BadDelivery(answer(401, "unauthorized", "this starter has no webhook secret "
+                                     "configured: set CCB_WEBHOOK_SECRET"))
+        body = await self._read_limited(request)
+        if not signature.verify(self.settings.webhook_secret, body, header):
+            raise BadDelivery(answer(401, "unauthorized", f"{signature.SIGNATURE_HEADER} does "
+                                     "not match the body: check the webhook secret"))
+        return body
+
+    async def _read_limited(self, request: Request) -> bytes:
+        limit = self.settings.webhook_max_body_bytes
+        too_big = answer(413, "too_large", f"the body is over {limit} bytes")
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                raise BadDelivery(answer(400, "error", "Content-Length is not a number"))
+            if int(declared) > limit:
+                raise BadDelivery(too_big)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise BadDelivery(too_big)
+                chunks.append(chunk)
+        except ClientDisconnect:
+            raise BadDelivery(answer(400, "error", "the body ended early")) from None
+        return b"".join(chunks)
+
+    async def _handle_delivery(self, request: Request, event: str, delivery: str,
+                               body: bytes) -> Answer:
+        if event == "ping":
+            return answer(202, "ignored", "ping: the webhook is set up")
+        model = EVENT_MODELS.get(event)
+        if model is None:
+            return answer(202, "ignored", f"event {event!r} is not handled")
+        data = _decode(request.headers.get("content-type", ""), body)
+        action = data.get("action")
+        if not isinstance(action, str):
+            return answer(400, "error", f"a {event} payload needs an 'action' string")
+        try:
+            payload = model.model_validate(data)
+        except ValidationError as exc:
+            where = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors()[:5])
+            return answer(400, "error", f"the {event}.{action} payload has a wrong shape "
+                          f"at: {where}")
+        sender = payload.sender
+        if (sender.login.lower() == self.settings.bot_login.lower()
+                or sender.type == "Bot"):
+            return answer(202, "ignored", "the bot's own event")
+        routed = route(event, payload)
+        if isinstance(routed, Ignored):
+            return answer(202, "ignored", routed.reason)
+        if payload.repository.full_name.lower() != self.settings.github_repo.lower():
+            return answer(202, "ignored", f"repository {payload.repository.full_name!r} is not "
+                          f"the one this bot works in ({self.settings.github_repo})")
+        try:
+            return await self._act(request, routed, delivery)
+        except PermissionLookupError as exc:
+            log.warning("permission lookup failed", delivery=delivery, error=str(exc))
+            return answer(503, "unavailable", f"{exc}; redeliver the webhook later")
+        except TemporalUnavailable as exc:
+            log.warning("temporal unavailable", delivery=delivery, error=str(exc))
+            return answer(503, "unavailable", f"{exc}; redeliver the webhook later")
+
+    # -- acting --------------------------------------------------------------------------------
+
+    async def _act(self, request: Request, action: Action, delivery: str) -> Answer:
+        repo = self.settings.github_repo
+        if not await self.permissions.may_write(repo, action.actor):
+            return await self._refuse(request, action)
+        dispatcher = await self.dispatcher(request)
+        if isinstance(action, StartRequest):
+            outcome = await dispatcher.start_request(repo, action.issue_number, action.actor,
+                                                     action.title, action.body,
+                                                     update=action.update)
+        elif isinstance(action, StartReview):
+            outcome = await dispatcher.start_review(ReviewRequest(
+                repo=repo, pr_number=action.pr_number, head_ref=action.head_ref,
+                head_sha=action.head_sha, requested_by=action.actor))
+        elif isinstance(action, ReviewDecision):
+            outcome = await self._review_decision(dispatcher, action)
+        else:
+            outcome = await self._command(dispatcher, action)
+        log.info("webhook routed", delivery=delivery, outcome=outcome.status,
+                 workflow_id=outcome.workflow_id, workflow_type=outcome.workflow_type)
+        return Answer(202, outcome.as_json())
+
+    async def _review_decision(self, dispatcher: Dispatcher, action: ReviewDecision) -> Outcome:
+        target = (action.workflow_type, action.workflow_id)
+        source = f"review:{action.review_id}"
+        if action.approve:
+            return await dispatcher.approve(
+                action.repo, action.pr_number,
+                ApprovalDecision(reviewer=action.actor, source="review", comment=action.text),
+                update_id=source, target=target)
+        return await dispatcher.request_changes(
+            action.repo, action.pr_number,
+            ChangeRequest(reviewer=action.actor, text=action.text, source=source),
+            target=target)
+
+    async def _command(self, dispatcher: Dispatcher, action: CommentCommand) -> Outcome:
+        command = action.command
+        repo = self.settings.github_repo
+        if isinstance(command, CommandMisuse):
+            outcome = Outcome("rejected", command.problem)
+        else:
+            outcome = await self._run_command(dispatcher, action, command)
+        name = command.name.value
+        reply = await dispatcher.start_reply(
+            UpsertComment(repo=repo, number=action.reply_number,
+                          marker=f"command-{action.comment_id}",
+                          body=f"`/{name}` from @{action.actor}: {outcome.message}"),
+            key=f"command-{action.comment_id}")
+        return replace(outcome, details={"command": name,
+                                         "reply_workflow_id": reply.workflow_id})
+
+    async def _run_command(self, dispatcher: Dispatcher, action: CommentCommand,
+                           command: Command) -> Outcome:
+        repo, issue = self.settings.github_repo, action.issue_number
+        source = f"comment:{action.comment_id}"
+        if command.name is CommandName.APPROVE:
+            return await dispatcher.approve(
+                repo, issue, ApprovalDecision(reviewer=action.actor, source="comment",
+                                              comment=command.text),
+                update_id=source)
+        if command.name is CommandName.REQUEST_CHANGES:
+            return await dispatcher.request_changes(
+                repo, issue, ChangeRequest(reviewer=action.actor, text=command.text,
+                                           source=source))
+        if command.name is CommandName.CANCEL:
+            return await dispatcher.cancel(repo, issue)
+        if command.name is CommandName.STATUS:
+            return await dispatcher.progress(repo, issue)
+        if action.on_pull_request:
+            return Outcome("rejected", f"comment `/retry` on the request issue #{issue}")
+        return await dispatcher.retry(repo, issue, action.actor, action.title, action.body)
+
+    async def _refuse(self, request: Request, action: Action) -> Answer:
+        """One polite comment (at most once per subject) and nothing else."""
+        repo = self.settings.github_repo
+        what, key = _refusal_subject(action)
+        text = (f"Thanks, @{action.actor}. Only people with write access to {repo} can "
+                f"{what}, so the bot did nothing. Someone with write access can do it for you.")
+        dispatcher = await self.dispatcher(request)
+        reply = await dispatcher.start_reply(
+            UpsertComment(repo=repo, number=action.reply_number, marker=key, body=text), key=key)
+        log.info("refused: no write permission", actor=action.actor, subject=key)
+        return answer(202, "refused", f"{action.actor} may not {what}",
+                      reply_workflow_id=reply.workflow_id)
+
+
+def _refusal_subject(action: Action) -> tuple[str, str]:
+    login = _SAFE_KEY.sub("_", action.actor)[:40]
+    if isinstance(action, StartRequest):
+        return "start an integration request", f"refused-request-{login}"
+    if isinstance(action, StartReview):
+        return "start a review", f"refused-review-{login}"
+    if isinstance(action, ReviewDecision):
+        return "approve or request changes", f"refused-review-{action.review_id}"
+    name = action.command.name.value
+    return f"use `/{name}`", f"command-{action.comment_id}"
+
+
+def _decode(content_type: str, body: bytes) -> dict[str, Any]:
+    """The JSON object in ``body`` (raw JSON, or GitHub's form encoding ``payload=...``)."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            form = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=10)
+        except (ValueError, UnicodeDecodeError):
+            raise BadDelivery(answer(400, "error", "the form body is not valid")) from None
+        values = form.get("payload", [])
+        if len(values) != 1:
+            raise BadDelivery(answer(400, "error", "the form body needs one 'payload' field"))
+        raw: str | bytes = values[0]
+    elif kind in ("application/json", ""):
+        raw = body
+    else:
+        raise BadDelivery(answer(415, "error", f"content type {kind!r} is not supported: send "
+                                 "application/json"))
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadDelivery(answer(400, "error", "the body is not valid JSON")) from None
+    if not isinstance(data, dict):
+        raise BadDelivery(answer(400, "error", "the body must be a JSON object"))
+    return data
+
+
+def webhook_router(settings: Settings) -> APIRouter:
+    """The router ``create_app`` includes."""
+    service = WebhookService(settings)
+    router = APIRouter()
+
+    @router.post(WEBHOOK_PATH, status_code=202)
+    async def github_webhook(request: Request) -> JSONResponse:
+        """GitHub's deliveries: 202 once a workflow has the work (see module doc)."""
+        result = await service.handle(request)
+        if result.status_code >= 400:
+            log.info("webhook rejected", code=result.status_code,
+                     reason=result.body.get("reason"))
+        return result.response()
+
+    router.webhook_service = service  # type: ignore[attr-defined]  # for tests and benchmarks
+    return router

@@ -1,0 +1,99 @@
+"""The creation workflow's recorded runs (for tests/histories): happy path, invalid request,
+changes requested then approved, merge refused. Used by scripts/record_histories.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+
+from activities.github_client import reset_github_client
+from forge.testing import ForgeHandle, running_forge
+from models.creation import (
+    ApprovalAnswer,
+    ApprovalDecision,
+    ChangeRequest,
+    CreationInput,
+    CreationResult,
+    Progress,
+)
+from models.settings import get_settings
+from tests.creation_helpers import GITHUB_ENV, SAMPLE_BODY, wait_for_approval_wait
+
+INVALID_BODY = SAMPLE_BODY.replace("api-client", "telepathy")
+Case = Callable[[WorkflowHandle, ForgeHandle], Awaitable[None]]
+
+
+async def _approve(handle: WorkflowHandle, forge: ForgeHandle) -> None:
+    await wait_for_approval_wait(handle)
+    await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
+                                result_type=ApprovalAnswer)
+
+
+async def _invalid(handle: WorkflowHandle, forge: ForgeHandle) -> None:
+    return None
+
+
+async def _changes_then_approve(handle: WorkflowHandle, forge: ForgeHandle) -> None:
+    first = await wait_for_approval_wait(handle)
+    await handle.signal("request_changes", ChangeRequest(
+        reviewer="alice", text="Please document the rate limits in the README."))
+    for _ in range(1200):
+        progress = await handle.query("progress", result_type=Progress)
+        if progress.head_sha != first.head_sha and progress.waiting_for_approval:
+            break
+        await asyncio.sleep(0.2)
+    await _approve(handle, forge)
+
+
+async def _merge_refused(handle: WorkflowHandle, forge: ForgeHandle) -> None:
+    await wait_for_approval_wait(handle)
+    forge.add_fault("PUT", r"/pulls/\d+/merge$", 405,
+                    body={"message": "Pull Request is not mergeable"})
+    await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
+                                result_type=ApprovalAnswer)
+
+
+CASES: dict[str, tuple[str, Case]] = {
+    "creation_happy_path": (SAMPLE_BODY, _approve),
+    "creation_invalid_request": (INVALID_BODY, _invalid),
+    "creation_changes_then_approved": (SAMPLE_BODY, _changes_then_approve),
+    "creation_merge_refused": (SAMPLE_BODY, _merge_refused),
+}
+
+
+async def record_creation_histories(client: Client, task_queue: str, data_dir: Path,
+                                    out: Path) -> dict[str, int]:
+    """Run every case on its own forge (auto-deployment off) and write its history JSON.
+    The caller runs a worker on ``task_queue``. Returns name -> number of events."""
+    counts: dict[str, int] = {}
+    for name, (body, drive) in CASES.items():
+        with running_forge(data_dir / name / "forge") as forge:
+            for var in GITHUB_ENV:
+                os.environ.pop(var, None)
+            os.environ.update(
+                CCB_DATA_DIR=str(data_dir / name), CCB_GITHUB_API_URL=forge.api_url,
+                CCB_GITHUB_REPO=forge.full_name,
+                CCB_FEATURE_FLAGS=json.dumps({"development": {"auto_deployment": False}}))
+            get_settings.cache_clear()
+            reset_github_client()
+            issue = forge.github("alice").get_repo(forge.full_name).create_issue(
+                title="Integration request", body=body, labels=["integration-request"]).number
+            handle = await client.start_workflow(
+                "IntegrationCreationWorkflow",
+                CreationInput(repo=forge.full_name, issue_number=issue, requested_by="alice",
+                              body=body),
+                id=f"record-{name}", task_queue=task_queue, result_type=CreationResult)
+            await drive(handle, forge)
+            with contextlib.suppress(WorkflowFailureError):  # two cases end FAILED
+                await handle.result()
+            history = await handle.fetch_history()
+            (out / f"{name}.json").write_text(history.to_json())
+            counts[name] = len(history.events)
+            reset_github_client()
+    return counts

@@ -1,0 +1,183 @@
+"""Integration creation end to end on a real dev server: forge, offline generator, sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+
+from activities.deploy.traffic_steps import proxy_of
+from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
+from models.deployments import live_deployment
+from models.issue_form import parse_issue_form
+from models.registry import Registry, open_registry
+from models.settings import get_settings
+from models.states import IntegrationState
+from tests.conftest import REPO_ROOT, running_worker
+from tests.creation_helpers import (  # noqa: F401 - the fixtures `world`, `deploying_world`
+    SAMPLE_BODY,
+    World,
+    deploying_world_fixture,
+    start_creation,
+    wait_for_approval_wait,
+    world_fixture,
+)
+
+
+async def test_request_becomes_a_merged_pr_and_an_active_integration(
+    client: Client, task_queue: str, deploying_world: World
+) -> None:
+    world = deploying_world
+    registry = open_registry(get_settings().registry_url)
+    issue = world.new_issue()
+    async with running_worker(client, task_queue):
+        handle = await start_creation(client, world, issue, task_queue)
+        progress = await wait_for_approval_wait(handle)
+        assert progress.state == IntegrationState.REVIEWING and progress.pr_number
+
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update("approve", ApprovalDecision(reviewer=""),
+                                        result_type=ApprovalAnswer)
+        answer = await handle.execute_update(
+            "approve", ApprovalDecision(reviewer="alice", source="cli"),
+            result_type=ApprovalAnswer)
+        assert answer.accepted
+        result = await handle.result()
+
+    assert result.slug == "acme-weather" and result.merged_sha
+    pull = world.as_user("alice").get_pull(result.pr_number or 0)
+    assert pull.merged and pull.state == "closed"
+    assert "offline generator" in pull.body and f"Closes #{issue}" in pull.body
+    assert "integration/acme-weather" not in world.branches()
+    gh_issue = world.as_user("alice").get_issue(issue)
+    assert gh_issue.state == "closed"
+    [comment] = world.bot_comments(issue)  # one progress comment, edited in place
+    assert "- [x] Merge the pull request" in comment
+    assert "- [x] Deploy (blue-green)" in comment
+    assert "ccb:active" in [label.name for label in gh_issue.labels]
+    merged_files = [f.path for f in world.as_user("alice").get_contents(
+        "integrations/acme-weather")]
+    assert "integrations/acme-weather/manifest.json" in merged_files
+
+    row = registry.get("acme-weather")
+    assert row.state == IntegrationState.ACTIVE and row.current_version == "0.1.0"
+    states = [t.to_state for t in registry.transitions("acme-weather")]
+    assert states[:3] == ["REQUESTED", "ANALYZING", "GENERATING"]
+    assert states[-4:] == ["REVIEWING", "APPROVED", "DEPLOYING", "ACTIVE"]
+    # The deployed integration answers through the environment's proxy.
+    live = live_deployment(registry, "acme-weather", "development")
+    assert live is not None and live.version == "0.1.0"
+    ready = httpx.get(f"http://127.0.0.1:{proxy_of('development').port}/health/ready",
+                      headers={"Host": "acme-weather"}, timeout=10)
+    assert ready.status_code == 200 and ready.headers["X-Version"] == "0.1.0"
+
+
+async def test_invalid_request_gets_one_comment_and_nothing_else(
+    client: Client, task_queue: str, world: World, registry: Registry
+) -> None:
+    body = SAMPLE_BODY.replace("api-client", "telepathy").replace(
+        "https://api.acme-weather.example/v1", "http://169.254.169.254/latest")
+    issue = world.new_issue(body)
+    async with running_worker(client, task_queue):
+        handle = await start_creation(client, world, issue, task_queue, body=body)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    assert "invalid" in str(failed.value.cause)
+    [comment] = world.bot_comments(issue)
+    assert "Integration type" in comment and "Base URL" in comment and "/retry" in comment
+    assert world.branches() == ["main"]
+    assert world.pulls() == []
+    assert registry.list_integrations() == []
+
+
+async def test_changes_requested_then_approved_adds_a_second_commit(
+    client: Client, task_queue: str, world: World
+) -> None:
+    issue = world.new_issue()
+    async with running_worker(client, task_queue):
+        handle = await start_creation(client, world, issue, task_queue)
+        first = await wait_for_approval_wait(handle)
+        await handle.signal("request_changes", ChangeRequest(
+            reviewer="alice", text="Please document the rate limits in the README."))
+        await _wait_for_new_head(handle, first.head_sha)
+        second = await wait_for_approval_wait(handle)
+        assert second.pr_number == first.pr_number
+        commits = list(world.as_user("alice").get_pull(first.pr_number or 0).get_commits())
+        assert len(commits) == 2
+        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
+                                    result_type=ApprovalAnswer)
+        result = await handle.result()
+    assert world.as_user("alice").get_pull(result.pr_number or 0).merged
+
+
+async def test_merge_refused_closes_the_pull_request_and_retry_succeeds(
+    client: Client, task_queue: str, world: World, registry: Registry
+) -> None:
+    issue = world.new_issue()
+    async with running_worker(client, task_queue):
+        handle = await start_creation(client, world, issue, task_queue)
+        progress = await wait_for_approval_wait(handle)
+        world.forge.add_fault("PUT", r"/pulls/\d+/merge$", 405, body={
+            "message": "Pull Request is not mergeable",
+            "documentation_url": "https://docs.github.com/rest"})
+        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
+                                    result_type=ApprovalAnswer)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        pull = world.as_user("alice").get_pull(progress.pr_number or 0)
+        assert pull.state == "closed" and not pull.merged
+        assert "integration/acme-weather" not in world.branches()
+        [comment] = world.bot_comments(issue)
+        assert "**Failed**" in comment and "/retry" in comment
+        assert registry.get("acme-weather").state == IntegrationState.FAILED
+
+        # /retry: a new run of the same workflow id starts again from the analysis.
+        retry = await start_creation(client, world, issue, task_queue)
+        await wait_for_approval_wait(retry)
+        await retry.execute_update("approve", ApprovalDecision(reviewer="alice"),
+                                   result_type=ApprovalAnswer)
+        result = await retry.result()
+    assert world.as_user("alice").get_pull(result.pr_number or 0).merged
+    states = [t.to_state for t in registry.transitions("acme-weather")]
+    assert "FAILED" in states and states[states.index("FAILED") + 1] == "ANALYZING"
+
+
+async def _wait_for_new_head(handle: WorkflowHandle, old_sha: str) -> None:
+    for _ in range(1200):
+        progress = await handle.query("progress", result_type=Progress)
+        if progress.head_sha != old_sha and progress.waiting_for_approval:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("no second commit")
+
+
+INVALID_BODIES = sorted((REPO_ROOT / "tests" / "fixtures" / "issue_bodies").glob("invalid_*.md"))
+
+
+@pytest.mark.parametrize("path", INVALID_BODIES, ids=lambda p: p.stem)
+async def test_each_invalid_body_gets_one_comment_listing_its_problems(
+    client: Client, task_queue: str, world: World, registry: Registry, path: Path
+) -> None:
+    body = path.read_text(encoding="utf-8", errors="replace")
+    expected = {p.field for p in parse_issue_form(body).problems}
+    assert expected
+    issue = world.new_issue(body)
+    async with running_worker(client, task_queue):
+        handle = await start_creation(client, world, issue, task_queue, body=body)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    [comment] = world.bot_comments(issue)
+    assert "**Failed**" in comment and "/retry" in comment
+    for field in expected:
+        assert f"`{field}`" in comment
+    assert world.branches() == ["main"]
+    assert world.pulls() == []
+    assert registry.list_integrations() == []

@@ -1,0 +1,144 @@
+"""`ccb up`: the embedded stack from the README's run command, restarts, and clear port errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from models.settings import get_settings
+from tests.conftest import REPO_ROOT
+from tests.deploy_helpers import cleanup
+
+CCB = str(Path(sys.executable).parent / "ccb")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stack_env(data: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(CCB_DATA_DIR=str(data), CCB_TEMPORAL_PORT=str(_free_port()),
+               CCB_TEMPORAL_UI_PORT=str(_free_port()), CCB_STARTER_PORT=str(_free_port()),
+               CCB_FORGE_PORT=str(_free_port()))
+    for var in ("CCB_DATABASE_URL", "GITHUB_TOKEN", "CCB_GITHUB_TOKEN", "CCB_GITHUB_APP_ID",
+                "ANTHROPIC_API_KEY", "CCB_ANTHROPIC_API_KEY", "CCB_GITHUB_API_URL"):
+        env.pop(var, None)
+    env.pop("CCB_FAULT_PAUSE", None)
+    return env
+
+
+def test_port_in_use_names_the_setting_to_change(tmp_path: Path) -> None:
+    env = _stack_env(tmp_path / "data")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        env["CCB_TEMPORAL_PORT"] = str(holder.getsockname()[1])
+        done = subprocess.run([CCB, "up"], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "is already in use: set CCB_TEMPORAL_PORT to a free port" in lines[0]
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+async def test_run_command_then_restart_keeps_completed_workflows(tmp_path: Path) -> None:
+    # A short data dir: HAProxy's runtime socket lives in it (unix socket paths are short).
+    data = Path(tempfile.mkdtemp(prefix="ccb-up-", dir="/tmp"))
+    env = _stack_env(data)
+    env["CCB_PROXY_PORTS"] = json.dumps({"development": _free_port()})
+    try:
+        await _run_then_restart(tmp_path, data, env)
+    finally:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CCB_DATA_DIR", str(data))
+            get_settings.cache_clear()
+            cleanup(data)  # the deployment's proxy and containers outlive `ccb up`
+        get_settings.cache_clear()
+
+
+async def _run_then_restart(tmp_path: Path, data: Path, env: dict[str, str]) -> None:
+    # 1. The run command's job: stack up, the sample request through it, stack down.
+    first = subprocess.run([CCB, "up", "--sample", "--once"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=240)
+    assert first.returncode == 0, first.stdout + first.stderr
+    out = first.stdout
+    assert "alice opened issue #1" in out
+    ui = f"http://localhost:{env['CCB_TEMPORAL_UI_PORT']}/namespaces/default/workflows/"
+    assert f"the webhook started create-demo-integrations-1: {ui}create-demo-integrations-1" in out
+    assert "alice approved pull request #2 with a review" in out
+    assert "sample request done: integration 'acme-weather' is ACTIVE" in out
+    assert "merged as " in out
+    assert "ccb: stopped" in first.stdout
+
+    # 2. Up again on the same data: the completed workflow is still listed, with its
+    #    search attributes, by the server and by the Web UI's HTTP API.
+    second = subprocess.Popen([CCB, "up"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        starter = f"http://127.0.0.1:{env['CCB_STARTER_PORT']}/health/ready"
+        deadline = time.monotonic() + 120
+        async with httpx.AsyncClient(timeout=2) as http:
+            while True:
+                assert second.poll() is None, second.stdout.read() if second.stdout else ""
+                assert time.monotonic() < deadline, "the stack did not come up again"
+                try:
+                    if (await http.get(starter)).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.5)
+            client = await Client.connect(f"127.0.0.1:{env['CCB_TEMPORAL_PORT']}",
+                                          data_converter=pydantic_data_converter)
+            query = ('CcbIntegrationSlug = "acme-weather" AND CcbState = "ACTIVE" '
+                     'AND ExecutionStatus = "Completed"')
+            listed = [w async for w in client.list_workflows(query)]
+            assert [w.id for w in listed] == ["create-demo-integrations-1"]
+            assert listed[0].typed_search_attributes  # slug and state are on it
+
+            api = (f"http://127.0.0.1:{env['CCB_TEMPORAL_UI_PORT']}/api/v1/namespaces/default/"
+                   "workflows")
+            answer = await http.get(api, params={"query": query})
+            assert answer.status_code == 200, answer.text
+            assert [e["execution"]["workflowId"] for e in answer.json()["executions"]] == [
+                "create-demo-integrations-1"]
+    finally:
+        second.send_signal(signal.SIGINT)
+        output, _ = second.communicate(timeout=60)
+    assert second.returncode == 0, output
+    assert "ccb: stopped" in output
+    assert list(data.glob("logs/*.log"))
+
+
+def test_compose_file_is_valid() -> None:
+    """`docker compose -f docker-compose.temporal.yml config` passes where compose exists."""
+    if shutil.which("docker") and subprocess.run(
+        ["docker", "compose", "version"], capture_output=True).returncode == 0:
+        argv = ["docker", "compose"]
+    elif shutil.which("docker-compose"):
+        argv = ["docker-compose"]
+    else:
+        pytest.skip("no docker compose here (`make test` installs Debian's docker-compose)")
+    done = subprocess.run([*argv, "-f", "docker-compose.temporal.yml", "config"],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for service in ("postgresql", "temporal", "temporal-ui"):
+        assert f"  {service}:" in done.stdout

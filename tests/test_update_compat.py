@@ -1,0 +1,114 @@
+"""Pure parts of updates and reviews: the API comparison, semver bumps, offline changes, rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from activities.codegen.offline_update import generate_update, renames
+from activities.compat import compare_apis, migration_plan, public_api
+from activities.review_checks import error_handling_findings, human_review_decision, rule_findings
+from models.issue_form import UpdateRequest
+from models.request import Endpoint
+from models.review import HumanReviewInput, ReviewOptions
+from models.semver import Bump, bump_version, strongest
+from models.update import UpdateGenerateInput
+from models.verify import TestReport as Report
+from tests.update_helpers import ROOT, SLUG, base_files, sample_request
+from workflows.review import added_lines
+
+OLD = base_files()
+
+
+def updated(kind: str, change: str, endpoints: list[Endpoint] | None = None) -> dict[str, str]:
+    update = UpdateRequest(slug=SLUG, kind=kind, change=change,  # type: ignore[arg-type]
+                           endpoints=endpoints or [])
+    return generate_update(UpdateGenerateInput(
+        request=sample_request().model_dump(mode="json"), update=update, version="0.1.0",
+        previous_files=OLD)).files
+
+
+@pytest.mark.parametrize("version, bump, expected", [
+    ("0.1.0", Bump.PATCH, "0.1.1"), ("0.1.3", Bump.MINOR, "0.2.0"),
+    ("1.4.2", Bump.MAJOR, "2.0.0"), ("2.0.0-rc1", Bump.PATCH, "2.0.1"),
+])
+def test_semver_bumps(version: str, bump: Bump, expected: str) -> None:
+    assert bump_version(version, bump) == expected
+
+
+def test_a_bad_version_says_what_was_expected() -> None:
+    with pytest.raises(ValueError, match=r"not a semantic version like 1\.2\.3"):
+        bump_version("one", Bump.PATCH)
+    assert strongest(Bump.PATCH, Bump.MINOR) == Bump.MINOR
+
+
+def test_the_public_api_lists_functions_methods_capabilities_and_operations() -> None:
+    api = public_api(SLUG, OLD)
+    assert "method acme_weather.client.AcmeWeatherClient.get_alerts" in api
+    assert "capability get_forecast" in api
+    assert "operation POST /operations/post_subscriptions" in api
+    assert not any("tests" in key for key in api)
+
+
+def test_an_added_endpoint_is_an_addition() -> None:
+    report = compare_apis(SLUG, OLD, updated("feature", "hourly", [Endpoint(
+        method="GET", path="/forecast/{city}/hourly", description="hourly")]))
+    assert not report.breaking and report.detected_bump == Bump.MINOR
+    assert "acme_weather.client.AcmeWeatherClient.get_forecast_hourly" in [
+        m.name for m in report.added]
+
+
+def test_a_rename_is_breaking_with_a_migration_plan() -> None:
+    assert renames("Please rename `get_alerts` to `list_alerts`.") == [
+        ("get_alerts", "list_alerts")]
+    report = compare_apis(SLUG, OLD, updated("breaking", "rename get_alerts to list_alerts"))
+    assert report.breaking and report.detected_bump == Bump.MAJOR
+    plan = migration_plan(SLUG, "0.1.0", "1.0.0", report, "rename")
+    assert "`acme_weather.client.AcmeWeatherClient.get_alerts` is now" in plan
+    assert "ccb rollback acme-weather" in plan
+
+
+def test_a_fix_keeps_the_api_even_when_a_default_changes() -> None:
+    new = updated("fix", "Use a timeout of 20 seconds.")
+    assert new[f"{ROOT}/acme_weather/client.py"] != OLD[f"{ROOT}/acme_weather/client.py"]
+    report = compare_apis(SLUG, OLD, new)
+    assert (report.removed, report.changed, report.added) == ([], [], [])
+    assert report.detected_bump == Bump.PATCH
+
+
+def test_a_changed_signature_is_breaking() -> None:
+    path = f"{ROOT}/acme_weather/client.py"
+    new = dict(OLD)
+    new[path] = OLD[path].replace("def get_forecast(self, city: str)",
+                                  "def get_forecast(self, city: str, days: int)")
+    assert new[path] != OLD[path]
+    [(old, changed)] = compare_apis(SLUG, OLD, new).changed
+    assert old.signature == "(city)" and changed.signature == "(city, days)"
+
+
+def test_error_handling_rules() -> None:
+    text = ("import httpx\n\n\ndef f(u):\n    try:\n        return httpx.get(u)\n"
+            "    except:\n        return None\n\n\ndef g(u):\n    return httpx.get(u, timeout=5)\n")
+    found = {(f.code, f.line) for f in error_handling_findings("x.py", text)}
+    assert found == {("http-timeout", 6), ("bare-except", 7)}
+    assert [f for f in rule_findings(SLUG, OLD) if f.severity == "error"] == []
+
+
+def test_the_human_review_rules() -> None:
+    good = Report(passed=True, tests=3, coverage_percent=90.0)
+    base = {"changed_paths": [f"{ROOT}/README.md"], "changed_lines": 3, "slugs": [SLUG],
+            "report": good}
+    assert not human_review_decision(HumanReviewInput(**base)).required  # type: ignore[arg-type]
+    cases = {
+        "breaks the public API": {"options": ReviewOptions(breaking=True)},
+        "coverage gate failed": {"report": Report(passed=True, coverage_percent=50.0)},
+        "outside the integration": {"changed_paths": ["setup.py"]},
+        "changed lines": {"changed_lines": 5000},
+    }
+    for reason, change in cases.items():
+        decision = human_review_decision(HumanReviewInput(**{**base, **change}))  # type: ignore[arg-type]
+        assert decision.required and reason in "; ".join(decision.reasons), reason
+
+
+def test_added_lines_of_a_patch() -> None:
+    patch = "@@ -1,2 +1,3 @@\n a\n-b\n+c\n+d\n@@ -10 +11,2 @@\n x\n+y\n"
+    assert added_lines(patch) == {2, 3, 12}

@@ -1,0 +1,1 @@
+"""Temporal workflows: the bot's processes, deterministic decisions only."""

@@ -1,0 +1,615 @@
+"""SPEC process 1: an integration-request issue becomes reviewed, merged, deployed code.
+
+``run`` wraps the platform concerns (compensation on failure or cancellation, the final
+state); ``_create`` reads as the process, top to bottom. Every side effect is an activity
+that is idempotent, and every one that must be undone registers its compensation as soon as
+it has happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.codegen.claude_activities import (
+        check_token_budget,
+        claude_analyze,
+        claude_generate,
+        claude_review,
+    )
+    from activities.codegen.offline_activities import (
+        offline_analyze,
+        offline_generate,
+        offline_review,
+    )
+    from activities.codegen.select import select_backend
+    from activities.flags import read_feature_flags
+    from activities.github_git import commit_files, create_branch, delete_branch
+    from activities.github_issues import close_issue
+    from activities.github_pulls import (
+        close_pull_request,
+        merge_pull_request,
+        open_pull_request,
+        post_review,
+        request_reviewers,
+    )
+    from activities.intake import record_requested, validate_request
+    from activities.lifecycle import record_event, record_version, transition_state
+    from activities.progress_comment import publish_progress
+    from activities.verify import check_generated_code, run_generated_tests
+    from models.codegen import (
+        AnalyzeInput,
+        Backend,
+        Finding,
+        GeneratedCode,
+        GenerateInput,
+        ReviewInput,
+        ReviewResult,
+    )
+    from models.creation import (
+        ApprovalAnswer,
+        ApprovalDecision,
+        ChangeRequest,
+        CreationInput,
+        CreationResult,
+        Progress,
+        StepStatus,
+    )
+    from models.deploy import DeployInput, deploy_workflow_id
+    from models.events import EventType
+    from models.github import (
+        CloseIssue,
+        CommitFiles,
+        CreateBranch,
+        DeleteBranch,
+        InlineComment,
+        MergePull,
+        OpenPullRequest,
+        PostReview,
+        PullQuery,
+        RequestReviewers,
+    )
+    from models.intake import IntakeInput, RecordRequested
+    from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
+    from models.manifest import TechnicalSpec
+    from models.progress import ProgressUpdate
+    from models.request import IntegrationRequest
+    from models.states import IntegrationState
+    from models.temporal_setup import INTEGRATION_SLUG, INTEGRATION_STATE
+    from models.usage_tables import BudgetCheck
+    from models.verify import CheckRequest, TestReport, TestRequest
+    from workflows.creation_steps import fresh_steps
+    from workflows.deploy import DeployWorkflow
+    from workflows.errors import classify
+    from workflows.names import issue_marker
+    from workflows.policies import (
+        AI_STEP_HEARTBEAT,
+        AI_STEP_TIMEOUT,
+        DEFAULT_RETRY,
+        GITHUB_STEP_HEARTBEAT,
+        GITHUB_STEP_TIMEOUT,
+        LOCAL_STEP_HEARTBEAT,
+        LOCAL_STEP_TIMEOUT,
+        SANDBOX_HEARTBEAT,
+        SANDBOX_TIMEOUT,
+    )
+    from workflows.saga import Saga
+
+S = IntegrationState
+BOT = "ccb-bot"
+FIRST_VERSION = "0.1.0"
+
+
+class RequestFailed(ApplicationError):
+    """A failure already explained to the user; the workflow ends FAILED."""
+
+
+@workflow.defn(name="IntegrationCreationWorkflow")
+class IntegrationCreationWorkflow:
+    def __init__(self) -> None:
+        self._progress = Progress(workflow_id="", steps=fresh_steps())
+        self._approval: ApprovalDecision | None = None
+        self._changes: list[ChangeRequest] = []
+        self._change_sources: set[str] = set()
+        self._saga = Saga()
+        self._input: CreationInput | None = None
+        self._request: IntegrationRequest | None = None
+        self._slug_recorded = False
+        self._transitions = 0
+        self._events = 0
+        self._test_report: TestReport | None = None
+
+    # -- messages -------------------------------------------------------------------------
+
+    @workflow.query(name="progress")
+    def progress(self) -> Progress:
+        return self._progress
+
+    @workflow.update(name="approve")
+    async def approve(self, decision: ApprovalDecision) -> ApprovalAnswer:
+        self._approval = decision
+        return ApprovalAnswer(accepted=True, message=(
+            f"approved by {decision.reviewer}; merging pull request #{self._progress.pr_number}"))
+
+    @approve.validator
+    def _validate_approve(self, decision: ApprovalDecision) -> None:
+        if not self._progress.waiting_for_approval:
+            step = self._progress.current_step or "starting"
+            raise ValueError(f"not waiting for approval: the request is at step '{step}' "
+                             f"(state {self._progress.state})")
+        if not decision.reviewer:
+            raise ValueError("an approval must name the reviewer")
+
+    @workflow.signal(name="request_changes")
+    def request_changes(self, change: ChangeRequest) -> None:
+        # A redelivered review or comment names the same source: take it once.
+        if ":" in change.source:
+            if change.source in self._change_sources:
+                return
+            self._change_sources.add(change.source)
+        self._changes.append(change)
+
+    # -- platform concerns ------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: CreationInput) -> CreationResult:
+        self._input = inp
+        self._progress.workflow_id = workflow.info().workflow_id
+        try:
+            return await self._create(inp)
+        except (Exception, asyncio.CancelledError) as err:
+            # Compensations and the failure report run even when we are being cancelled.
+            task = asyncio.create_task(self._fail(err))
+            await asyncio.shield(task)
+            if isinstance(err, RequestFailed):
+                raise
+            category, message = classify(err)
+            raise RequestFailed(message, type=category.value, non_retryable=True) from err
+
+    async def _fail(self, err: BaseException) -> None:
+        category, message = classify(err)
+        self._progress.error, self._progress.error_category = message, category
+        step = self._current_step()
+        if step is not None:
+            step.status, step.finished_at, step.note = StepStatus.FAILED, workflow.now(), message
+        undone_failures = await self._saga.compensate()
+        if undone_failures:
+            self._progress.error += " — could not undo: " + "; ".join(undone_failures)
+        if self._slug_recorded and self._progress.state != S.FAILED:
+            try:
+                await self._transition(S.FAILED, f"{category}: {message}")
+            except ActivityError as exc:  # e.g. the deployment already recorded FAILED
+                workflow.logger.warning("could not record FAILED: %s", exc)
+            await self._event(EventType.ERROR_OCCURRED, "error",
+                              {"category": category.value, "message": message,
+                               "step": self._progress.current_step})
+        self._progress.state = S.FAILED
+        workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(S.FAILED)])
+        self._progress.waiting_for_approval = False
+        await self._publish(final=True)
+
+    # -- the process ------------------------------------------------------------------------
+
+    async def _create(self, inp: CreationInput) -> CreationResult:
+        wf_id = workflow.info().workflow_id
+
+        # 1-2. Validate and extract the request.
+        await self._start("validate")
+        parsed = await workflow.execute_activity(
+            validate_request,
+            IntakeInput(repo=inp.repo, issue_number=inp.issue_number, body=inp.body,
+                        requested_by=inp.requested_by, title=inp.title),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+        if not parsed.ok or parsed.request is None:
+            problems = "; ".join(str(p) for p in parsed.problems)
+            self._progress.findings = [Finding(tool="request", path=p.field, message=p.message)
+                                       for p in parsed.problems]
+            raise RequestFailed(f"the request is incomplete or invalid: {problems}",
+                                type="InvalidRequest", non_retryable=True)
+        request = self._request = parsed.request
+        self._progress.slug = request.slug
+        workflow.upsert_search_attributes([INTEGRATION_SLUG.value_set(request.slug)])
+        ref = await workflow.execute_activity(
+            record_requested,
+            RecordRequested(request=request, repo=inp.repo, issue_number=inp.issue_number,
+                            requested_by=inp.requested_by, workflow_id=wf_id,
+                            key=f"{wf_id}/requested"),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
+            retry_policy=DEFAULT_RETRY)
+        self._slug_recorded = True
+        self._progress.state = ref.state
+        await self._done("validate", f"integration `{request.slug}`")
+
+        # 3. Analysis.
+        await self._transition(S.ANALYZING, "analysing the request")
+        await self._start("analyze")
+        backend = await workflow.execute_activity(
+            select_backend, start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+        self._progress.backend = backend
+        spec = await self._analyze(backend, request)
+        await self._event(EventType.REQUIREMENTS_ANALYZED, "analyzed",
+                          {"backend": backend.value, "summary": spec.summary})
+        await self._done("analyze", spec.summary[:200])
+
+        # 4-6. Generate, check, test (bounded rounds), then 7. the pull request.
+        await self._transition(S.GENERATING, "generating code")
+        files = await self._generate_until_green(backend, request, spec, reviewer_comments=[])
+        branch = f"integration/{request.slug}"
+        await self._open_pull_request(inp, request, spec, backend, branch, files)
+
+        # 8. Review and human approval; changes requested loop back to generation.
+        await self._transition(S.REVIEWING, "pull request open for review")
+        while True:
+            await self._review(backend, request, files)
+            decision = await self._wait_for_decision(inp)
+            if isinstance(decision, ApprovalDecision):
+                break
+            await self._transition(S.GENERATING, f"changes requested by {decision.reviewer}")
+            files = await self._generate_until_green(
+                backend, request, spec, reviewer_comments=[decision.text], previous=files)
+            commit = await workflow.execute_activity(
+                commit_files,
+                CommitFiles(repo=inp.repo, branch=branch, files=files,
+                            message=f"Address review by {decision.reviewer}"),
+                start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+                heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            self._progress.head_sha = commit.sha
+            await self._transition(S.REVIEWING, "changes committed; review again")
+        await self._done("review", f"approved by {decision.reviewer} ({decision.source})")
+        await self._transition(S.APPROVED, f"approved by {decision.reviewer}",
+                               actor=decision.reviewer)
+        await self._event(EventType.REVIEW_COMPLETED, "review",
+                          {"approved_by": decision.reviewer, "source": decision.source})
+
+        # 9. Merge.
+        await self._start("merge")
+        merged = await workflow.execute_activity(
+            merge_pull_request,
+            MergePull(repo=inp.repo, number=self._progress.pr_number or 0,
+                      expected_head_sha=self._progress.head_sha, method="squash",
+                      title=f"Add {request.service_name} integration "
+                            f"(#{self._progress.pr_number})",
+                      message=f"Closes #{inp.issue_number}"),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        self._progress.merged_sha = merged.sha
+        self._saga = Saga()  # merged code is not undone by deleting its branch
+        await workflow.execute_activity(
+            delete_branch, DeleteBranch(repo=inp.repo, branch=branch),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        await workflow.execute_activity(
+            record_version,
+            VersionCommand(slug=request.slug, version=FIRST_VERSION, commit_sha=merged.sha,
+                           pr_number=self._progress.pr_number),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+        await self._done("merge", f"merged as {merged.sha[:7]}")
+
+        # 10. Deploy (blue-green, a child workflow) unless the environment says otherwise.
+        await self._deploy(inp, request, files, merged.sha)
+
+        # 11. Final issue update.
+        await self._start("finish")
+        await self._done("finish", "issue closed")
+        await self._publish(final=True)
+        await workflow.execute_activity(
+            close_issue, CloseIssue(repo=inp.repo, number=inp.issue_number,
+                                    state_reason="completed"),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        return CreationResult(slug=request.slug, state=self._progress.state,
+                              pr_number=self._progress.pr_number, pr_url=self._progress.pr_url,
+                              merged_sha=merged.sha, usage=self._progress.usage)
+
+    # -- steps ------------------------------------------------------------------------------
+
+    async def _deploy(self, inp: CreationInput, request: IntegrationRequest,
+                      files: dict[str, str], commit_sha: str) -> None:
+        await self._start("deploy")
+        flags = await workflow.execute_activity(
+            read_feature_flags, inp.environment, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+            retry_policy=DEFAULT_RETRY)
+        if not flags.auto_deployment:
+            await self._skip("deploy", f"auto-deployment is off in {inp.environment}: deploy "
+                                       f"with `ccb deploy {request.slug} --env "
+                                       f"{inp.environment}`; the integration stays APPROVED")
+            return
+        self._progress.state = S.DEPLOYING
+        deployed = await workflow.execute_child_workflow(
+            DeployWorkflow.run,
+            DeployInput(slug=request.slug, version=FIRST_VERSION, environment=inp.environment,
+                        files=files,
+                        commit_sha=commit_sha, flags=flags, actor=BOT,
+                        reason=f"issue #{inp.issue_number}"),
+            id=deploy_workflow_id(inp.environment, request.slug, FIRST_VERSION))
+        self._progress.state = S.ACTIVE
+        workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(S.ACTIVE)])
+        where = f"{deployed.color.value} at {deployed.endpoint}"
+        self._progress.deployment = f"{deployed.version} live ({where}, {deployed.runtime.value})"
+        note = f" — {deployed.isolation_note}" if deployed.isolation_note else ""
+        await self._done("deploy", self._progress.deployment + note)
+
+    async def _analyze(self, backend: Backend, request: IntegrationRequest) -> TechnicalSpec:
+        key = workflow.info().workflow_id
+        inp = AnalyzeInput(request=request, integration_key=key)
+        if backend == Backend.CLAUDE:
+            await self._check_budget()
+            result = await workflow.execute_activity(
+                claude_analyze, inp, start_to_close_timeout=AI_STEP_TIMEOUT,
+                heartbeat_timeout=AI_STEP_HEARTBEAT,
+                retry_policy=DEFAULT_RETRY)
+        else:
+            result = await workflow.execute_activity(
+                offline_analyze, inp, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                retry_policy=DEFAULT_RETRY)
+        self._progress.usage = self._progress.usage + result.usage
+        return result.spec
+
+    async def _generate(self, backend: Backend, inp: GenerateInput) -> GeneratedCode:
+        if backend == Backend.CLAUDE:
+            await self._check_budget()
+            result = await workflow.execute_activity(
+                claude_generate, inp, start_to_close_timeout=AI_STEP_TIMEOUT,
+                heartbeat_timeout=AI_STEP_HEARTBEAT,
+                retry_policy=DEFAULT_RETRY)
+        else:
+            result = await workflow.execute_activity(
+                offline_generate, inp, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                retry_policy=DEFAULT_RETRY)
+        self._progress.usage = self._progress.usage + result.usage
+        return result
+
+    async def _check_budget(self) -> None:
+        assert self._input is not None
+        await workflow.execute_activity(
+            check_token_budget,
+            BudgetCheck(integration_key=workflow.info().workflow_id,
+                        budget=self._input.token_budget),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+
+    async def _generate_until_green(self, backend: Backend, request: IntegrationRequest,
+                                    spec: TechnicalSpec, reviewer_comments: list[str],
+                                    previous: dict[str, str] | None = None) -> dict[str, str]:
+        """Generate, check and test in bounded rounds; findings go back to the generator."""
+        assert self._input is not None
+        findings: list[Finding] = []
+        files = dict(previous or {})
+        rounds = self._input.max_fix_rounds
+        for attempt in range(1, rounds + 1):
+            await self._start("generate", attempt=attempt)
+            generated = await self._generate(backend, GenerateInput(
+                request=request, spec=spec, version=FIRST_VERSION, findings=findings,
+                reviewer_comments=reviewer_comments, previous_files=files,
+                integration_key=workflow.info().workflow_id, attempt=attempt))
+            files = generated.files
+            await self._done("generate", f"{len(files)} files by {generated.backend.value}")
+            await self._event(EventType.CODE_GENERATED, f"generated-{attempt}",
+                              {"files": sorted(files), "backend": generated.backend.value,
+                               "attempt": attempt})
+
+            await self._start("check", attempt=attempt)
+            findings = await workflow.execute_activity(
+                check_generated_code, CheckRequest(slug=request.slug, files=files),
+                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
+                retry_policy=DEFAULT_RETRY)
+            errors = [f for f in findings if f.severity == "error"]
+            self._progress.findings = findings
+            if errors:
+                await self._note("check", f"{len(errors)} problems; asking for a fix")
+                continue
+            await self._done("check", f"clean ({len(findings)} warnings)")
+
+            await self._transition(S.TESTING, f"testing round {attempt}")
+            await self._start("test", attempt=attempt)
+            report = await workflow.execute_activity(
+                run_generated_tests, TestRequest(slug=request.slug, files=files),
+                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
+                retry_policy=DEFAULT_RETRY)
+            await self._event(EventType.TESTS_COMPLETED, f"tests-{attempt}", {
+                **report.model_dump(mode="json", include={
+                    "passed", "tests", "failures", "errors", "coverage_percent", "isolation",
+                    "reason"}),
+                "passed": report.passed and report.meets_coverage,
+                "security_scan": "passed",  # the checks (bandit included) were clean
+            })
+            if report.passed and report.meets_coverage:
+                self._test_report = report
+                await self._done("test", report.summary)
+                return files
+            findings = report.findings
+            await self._note("test", report.summary)
+            await self._transition(S.GENERATING, f"tests failed in round {attempt}")
+        raise RequestFailed(
+            f"the generated code still had problems after {rounds} rounds: "
+            + "; ".join(f"{f.tool} {f.path}:{f.line or ''} {f.message}" for f in findings[:10]),
+            type="GenerationDidNotConverge", non_retryable=True)
+
+    async def _open_pull_request(self, inp: CreationInput, request: IntegrationRequest,
+                                 spec: TechnicalSpec, backend: Backend, branch: str,
+                                 files: dict[str, str]) -> None:
+        await self._start("pull_request")
+        await workflow.execute_activity(
+            create_branch, CreateBranch(repo=inp.repo, branch=branch, from_ref="main"),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        self._progress.branch = branch
+        self._saga.add("delete branch", lambda: workflow.execute_activity(
+            delete_branch, DeleteBranch(repo=inp.repo, branch=branch),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
+        commit = await workflow.execute_activity(
+            commit_files,
+            CommitFiles(repo=inp.repo, branch=branch, files=files,
+                        message=f"Add {request.service_name} integration ({backend.value})"),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        self._progress.head_sha = commit.sha
+        body = self._pull_request_body(inp, request, spec, backend)
+        pull = await workflow.execute_activity(
+            open_pull_request,
+            OpenPullRequest(repo=inp.repo, head=branch, base="main", body=body,
+                            title=f"Add {request.service_name} integration"),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        self._progress.pr_number, self._progress.pr_url = pull.number, pull.url
+        self._progress.head_sha = pull.head_sha or commit.sha
+        self._saga.add("close pull request", lambda: workflow.execute_activity(
+            close_pull_request, PullQuery(repo=inp.repo, number=pull.number),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
+        await self._done("pull_request", f"#{pull.number}")
+
+    def _pull_request_body(self, inp: CreationInput, request: IntegrationRequest,
+                           spec: TechnicalSpec, backend: Backend) -> str:
+        report = self._test_report
+        who = ("Claude" if backend == Backend.CLAUDE else
+               "the offline generator from the request's fields (no AI model was used)")
+        usage = self._progress.usage
+        lines = [
+            f"Closes #{inp.issue_number}. {issue_marker(inp.issue_number)}", "",
+            f"**{request.service_name}** ({request.integration_type.value}) at "
+            f"`{request.base_url}`, written by {who}.", "",
+            "## Spec", spec.summary, "",
+            *[f"- `{e.method} {e.path}` {e.description}" for e in spec.endpoints], "",
+            "## Checks", f"{len(self._progress.findings)} findings (none blocking).", "",
+            "## Tests", report.summary if report else "-", "",
+            "## Usage", f"{usage.total_tokens} tokens, ${usage.cost_usd:.4f}", "",
+            f"Workflow: `{workflow.info().workflow_id}`",
+        ]
+        return "\n".join(lines)
+
+    async def _review(self, backend: Backend, request: IntegrationRequest,
+                      files: dict[str, str]) -> None:
+        assert self._input is not None
+        await self._start("review")
+        inp = ReviewInput(request=request, files=files, findings=self._progress.findings,
+                          integration_key=workflow.info().workflow_id)
+        if backend == Backend.CLAUDE:
+            await self._check_budget()
+            review: ReviewResult = await workflow.execute_activity(
+                claude_review, inp, start_to_close_timeout=AI_STEP_TIMEOUT,
+                heartbeat_timeout=AI_STEP_HEARTBEAT,
+                retry_policy=DEFAULT_RETRY)
+        else:
+            review = await workflow.execute_activity(
+                offline_review, inp, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                retry_policy=DEFAULT_RETRY)
+        self._progress.usage = self._progress.usage + review.usage
+        await workflow.execute_activity(
+            post_review,
+            PostReview(repo=self._input.repo, number=self._progress.pr_number or 0,
+                       body=review.summary, event="COMMENT",
+                       comments=[InlineComment(path=c.path, line=c.line, body=c.body)
+                                 for c in review.comments],
+                       marker=f"review-{self._progress.head_sha[:12]}"),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        if self._input.reviewers:
+            await workflow.execute_activity(
+                request_reviewers,
+                RequestReviewers(repo=self._input.repo, number=self._progress.pr_number or 0,
+                                 reviewers=self._input.reviewers),
+                start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+                heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+
+    async def _wait_for_decision(self, inp: CreationInput) -> ApprovalDecision | ChangeRequest:
+        """Wait for an approval or a change request, reminding at intervals, until expiry."""
+        self._approval, self._changes = None, []
+        deadline = workflow.now() + inp.approval_expiry
+        self._progress.waiting_for_approval = True
+        await self._note("review", "waiting for a human approval (/approve, an approving "
+                                   "review, `ccb approve` or the Temporal UI)")
+        reminders = 0
+        try:
+            while True:
+                remaining = deadline - workflow.now()
+                if remaining <= timedelta(0):
+                    raise RequestFailed(
+                        f"no approval within {inp.approval_expiry}; the pull request was "
+                        "closed. Comment /retry to start again", type="ApprovalExpired",
+                        non_retryable=True)
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._approval is not None or bool(self._changes),
+                        timeout=min(inp.reminder_interval, remaining))
+                except TimeoutError:
+                    if workflow.now() < deadline:
+                        reminders += 1
+                        await self._note("review", f"reminder {reminders}: still waiting "
+                                                   "for an approval")
+                    continue
+                if self._changes:
+                    return self._changes.pop(0)
+                assert self._approval is not None
+                return self._approval
+        finally:
+            self._progress.waiting_for_approval = False
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _current_step(self) -> Any:
+        return next((s for s in self._progress.steps
+                     if s.name == self._progress.current_step), None)
+
+    def _step(self, name: str) -> Any:
+        return next(s for s in self._progress.steps if s.name == name)
+
+    async def _start(self, name: str, attempt: int | None = None) -> None:
+        step = self._step(name)
+        step.status, step.started_at, step.finished_at = StepStatus.RUNNING, workflow.now(), None
+        step.attempts = attempt if attempt is not None else step.attempts + 1
+        self._progress.current_step = name
+        await self._publish()
+
+    async def _done(self, name: str, note: str = "") -> None:
+        step = self._step(name)
+        step.status, step.finished_at, step.note = StepStatus.DONE, workflow.now(), note
+        await self._publish()
+
+    async def _skip(self, name: str, note: str) -> None:
+        step = self._step(name)
+        step.status, step.finished_at, step.note = StepStatus.SKIPPED, workflow.now(), note
+        await self._publish()
+
+    async def _note(self, name: str, note: str) -> None:
+        self._step(name).note = note
+        await self._publish()
+
+    async def _publish(self, final: bool = False) -> None:
+        """Edit the one bot progress comment on the issue and set the state label."""
+        assert self._input is not None
+        await workflow.execute_activity(
+            publish_progress,
+            ProgressUpdate(repo=self._input.repo, issue_number=self._input.issue_number,
+                           progress=self._progress, final=final),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+
+    async def _transition(self, target: IntegrationState, reason: str,
+                          actor: str = BOT) -> None:
+        wf_id = workflow.info().workflow_id
+        self._transitions += 1
+        await workflow.execute_activity(
+            transition_state,
+            TransitionCommand(slug=self._progress.slug, target=target, actor=actor,
+                              reason=reason, workflow_id=wf_id,
+                              key=f"{wf_id}/{workflow.info().run_id}/{self._transitions}/{target}"),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+        self._progress.state = target
+        workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(target)])
+
+    async def _event(self, kind: EventType, name: str, payload: dict[str, Any]) -> None:
+        wf_id = workflow.info().workflow_id
+        self._events += 1
+        event_id = f"{wf_id}/{workflow.info().run_id}/{self._events}-{name}"
+        await workflow.execute_activity(
+            record_event,
+            EventCommand(event_id=event_id, type=kind,
+                         slug=self._progress.slug or None, payload=payload,
+                         metadata={"workflow_id": wf_id}),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)

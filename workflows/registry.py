@@ -1,0 +1,21 @@
+"""Every workflow class the worker hosts."""
+
+from __future__ import annotations
+
+from workflows.creation import IntegrationCreationWorkflow
+from workflows.deploy import DeployWorkflow
+from workflows.intake import IntegrationIntakeWorkflow
+from workflows.monitor import HealthMonitorWorkflow
+from workflows.refusal import BotReplyWorkflow
+from workflows.review import CodeReviewWorkflow
+from workflows.update import IntegrationUpdateWorkflow
+
+ALL_WORKFLOWS: list[type] = [
+    IntegrationIntakeWorkflow,
+    IntegrationCreationWorkflow,
+    DeployWorkflow,
+    HealthMonitorWorkflow,
+    BotReplyWorkflow,  # the webhook starter's one-comment answers (refusals, command replies)
+    IntegrationUpdateWorkflow,  # integration-update issues and `ccb update`
+    CodeReviewWorkflow,  # every push to a PR touching integrations/
+]

@@ -1,0 +1,228 @@
+"""SPEC process 3: the review of a pull request that touches ``integrations/``.
+
+One run per pushed head (``names.review_workflow_id``). Lint and security scan, tests with
+coverage in the sandbox, docs and error-handling rules, then one review with inline comments
+on the diff's lines (keyed by path, line and rule, so a later push never repeats one), the
+rule-based decision whether a human must review, and a commit status summarising it all.
+A newer push supersedes the run: the head is read before anything is posted, and a run
+whose head moved ends ``superseded`` having posted nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.github_git import set_commit_status
+    from activities.github_pulls import list_pull_request_files, request_reviewers
+    from activities.github_review import get_pull_head, post_inline_review, read_repo_files
+    from activities.review_checks import (
+        check_review_rules,
+        decide_human_review,
+        integration_slugs,
+    )
+    from activities.verify import check_generated_code, run_generated_tests
+    from models.codegen import Finding
+    from models.github import CommitStatus, PullFile, PullQuery, RequestReviewers
+    from models.review import (
+        STATUS_CONTEXT,
+        HumanReviewDecision,
+        HumanReviewInput,
+        InlineReviewCommand,
+        KeyedComment,
+        ReviewOutcome,
+        ReviewRun,
+        RuleInput,
+    )
+    from models.update import RepoFilesQuery
+    from models.verify import CheckRequest, TestReport, TestRequest
+    from workflows.names import INTEGRATIONS_DIR
+    from workflows.policies import (
+        DEFAULT_RETRY,
+        GITHUB_STEP_HEARTBEAT,
+        GITHUB_STEP_TIMEOUT,
+        LOCAL_STEP_HEARTBEAT,
+        LOCAL_STEP_TIMEOUT,
+        SANDBOX_HEARTBEAT,
+        SANDBOX_TIMEOUT,
+    )
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+MAX_INLINE_COMMENTS = 30
+
+
+def added_lines(patch: str | None) -> set[int]:
+    """Line numbers (new side) a unified diff adds: the lines an inline comment may sit on."""
+    lines: set[int] = set()
+    number = 0
+    for row in (patch or "").splitlines():
+        hunk = _HUNK.match(row)
+        if hunk:
+            number = int(hunk[1])
+        elif row.startswith("+"):
+            lines.add(number)
+            number += 1
+        elif not row.startswith("-"):
+            number += 1
+    return lines
+
+
+def inline_comments(findings: list[Finding], changed: list[PullFile]) -> list[KeyedComment]:
+    """One comment per finding that sits on an added line of the diff."""
+    where = {f.filename: added_lines(f.patch) for f in changed}
+    comments: list[KeyedComment] = []
+    for finding in findings:
+        if finding.line is None or finding.line not in where.get(finding.path, set()):
+            continue
+        rule = f"{finding.tool}:{finding.code or 'finding'}"
+        comments.append(KeyedComment(path=finding.path, line=finding.line, rule=rule,
+                                     body=f"**{rule}** ({finding.severity}): {finding.message}"))
+    return comments[:MAX_INLINE_COMMENTS]
+
+
+@workflow.defn(name="CodeReviewWorkflow")
+class CodeReviewWorkflow:
+    def __init__(self) -> None:
+        self._stage = "starting"
+
+    @workflow.query(name="progress")
+    def progress(self) -> str:
+        return self._stage
+
+    @workflow.run
+    async def run(self, inp: ReviewRun) -> ReviewOutcome:
+        pull = PullQuery(repo=inp.repo, number=inp.pr_number)
+        if await self._superseded(inp):
+            return ReviewOutcome(status="superseded", head_sha=inp.head_sha,
+                                 summary="a newer push arrived before the review started")
+        self._stage = "listing files"
+        changed: list[PullFile] = await workflow.execute_activity(
+            list_pull_request_files, pull, start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT,
+            retry_policy=DEFAULT_RETRY)
+        slugs = integration_slugs([f.filename for f in changed])
+        if not slugs:
+            return ReviewOutcome(status="skipped", head_sha=inp.head_sha, gate_passed=True,
+                                 summary=f"the pull request touches nothing under "
+                                         f"{INTEGRATIONS_DIR}")
+        await self._status(inp, "pending", "review running: lint, security, tests, docs")
+
+        findings: list[Finding] = []
+        reports: list[TestReport] = []
+        for slug in slugs:
+            self._stage = f"checking {slug}"
+            files: dict[str, str] = await workflow.execute_activity(
+                read_repo_files, RepoFilesQuery(repo=inp.repo, prefix=f"{INTEGRATIONS_DIR}{slug}/",
+                                                ref=inp.head_sha),
+                start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+                heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            findings += await workflow.execute_activity(
+                check_generated_code, CheckRequest(slug=slug, files=files),
+                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
+                retry_policy=DEFAULT_RETRY)
+            findings += await workflow.execute_activity(
+                check_review_rules, RuleInput(slug=slug, files=files),
+                start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            self._stage = f"testing {slug}"
+            reports.append(await workflow.execute_activity(
+                run_generated_tests, TestRequest(slug=slug, files=files,
+                                                 coverage_gate=inp.options.coverage_gate),
+                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
+                retry_policy=DEFAULT_RETRY))
+
+        report = min(reports, key=lambda r: (r.passed and r.meets_coverage,
+                                             r.coverage_percent or 0.0))
+        errors = [f for f in findings if f.severity == "error"]
+        gate_passed = report.passed and report.meets_coverage
+        decision: HumanReviewDecision = await workflow.execute_activity(
+            decide_human_review,
+            HumanReviewInput(changed_paths=[f.filename for f in changed],
+                             changed_lines=sum(f.additions + f.deletions for f in changed),
+                             slugs=slugs, findings=findings, report=report,
+                             options=inp.options),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
+            retry_policy=DEFAULT_RETRY)
+
+        # Nothing is posted for a head that is no longer the PR's head.
+        if await self._superseded(inp):
+            return ReviewOutcome(status="superseded", head_sha=inp.head_sha,
+                                 gate_passed=gate_passed,
+                                 coverage_percent=report.coverage_percent,
+                                 summary="a newer push arrived during the review")
+        self._stage = "posting the review"
+        comments = inline_comments(findings, changed)
+        body = self._summary(inp, report, findings, decision)
+        posted = await workflow.execute_activity(
+            post_inline_review,
+            InlineReviewCommand(repo=inp.repo, number=inp.pr_number, body=body,
+                                marker=f"review-{inp.head_sha[:12]}", comments=comments),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        if decision.required and inp.options.reviewers:
+            await workflow.execute_activity(
+                request_reviewers,
+                RequestReviewers(repo=inp.repo, number=inp.pr_number,
+                                 reviewers=inp.options.reviewers),
+                start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+                heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        ok = gate_passed and not errors
+        await self._status(inp, "success" if ok else "failure",
+                           self._status_text(report, errors, decision))
+        self._stage = "completed"
+        return ReviewOutcome(status="completed", head_sha=inp.head_sha, gate_passed=ok,
+                             coverage_percent=report.coverage_percent, human_review=decision,
+                             inline_comments=posted.posted_comments, summary=body)
+
+    async def _superseded(self, inp: ReviewRun) -> bool:
+        self._stage = "reading the pull request's head"
+        head = await workflow.execute_activity(
+            get_pull_head, PullQuery(repo=inp.repo, number=inp.pr_number),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        if head.sha == inp.head_sha:
+            return False
+        await self._status(inp, "error", f"superseded by a newer push ({head.sha[:7]})")
+        return True
+
+    async def _status(self, inp: ReviewRun, state: str, description: str) -> None:
+        await workflow.execute_activity(
+            set_commit_status,
+            CommitStatus(repo=inp.repo, sha=inp.head_sha, state=state,  # type: ignore[arg-type]
+                         context=STATUS_CONTEXT, description=description[:140]),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+
+    @staticmethod
+    def _status_text(report: TestReport, errors: list[Finding],
+                     decision: HumanReviewDecision) -> str:
+        tests_failed = report.failures or report.errors or (
+            not report.passed and report.meets_coverage)
+        if tests_failed:
+            text = (f"merge blocked: tests failed ({report.failures} failures, "
+                    f"{report.errors} errors)")
+        elif not report.meets_coverage:
+            got = "n/a" if report.coverage_percent is None else f"{report.coverage_percent:.1f}%"
+            text = f"merge blocked: coverage {got} is below the {report.coverage_gate:g}% gate"
+        elif errors:
+            text = f"merge blocked: {len(errors)} check finding(s)"
+        else:
+            text = (f"passed: coverage {report.coverage_percent or 0:.1f}% >= "
+                    f"{report.coverage_gate:g}% gate")
+        return text + ("; human review required" if decision.required else "")
+
+    @staticmethod
+    def _summary(inp: ReviewRun, report: TestReport, findings: list[Finding],
+                 decision: HumanReviewDecision) -> str:
+        errors = [f for f in findings if f.severity == "error"]
+        lines = [f"## Review of {inp.head_sha[:7]}", "",
+                 f"- Tests: {report.summary}",
+                 f"- Checks (lint, security, docs, error handling): {len(errors)} blocking, "
+                 f"{len(findings) - len(errors)} warnings",
+                 "- Human review: " + ("required: " + "; ".join(decision.reasons)
+                                       if decision.required else "not required by the rules")]
+        for finding in errors[:20]:
+            where = f"{finding.path}:{finding.line}" if finding.line else finding.path
+            lines.append(f"  - `{finding.tool}` {finding.code} {where}: {finding.message}"[:300])
+        return "\n".join(lines)
