@@ -17,6 +17,7 @@ from tests.claude_scripts import REVIEW_ANSWER, files_answer, good_files, spec_a
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
 from tests.messages_api_server import MessagesApiServer, sent_api_key
+from tests.visibility import listed
 from tests.webhook_flow import (
     LogCapture,
     WebhookWorld,
@@ -79,7 +80,7 @@ async def test_no_secret_in_histories_or_logs(
     secrets = {"ANTHROPIC_API_KEY": API_KEY, "webhook secret": WEBHOOK_SECRET,
                **{f"forge token of {user}": token for user, token in world.forge.tokens.items()}}
     histories: dict[str, str] = {}
-    async for execution in client.list_workflows(f"TaskQueue = '{task_queue}'"):
+    for execution in await listed(client, f"TaskQueue = '{task_queue}'"):
         history = await client.get_workflow_handle(
             execution.id, run_id=execution.run_id).fetch_history()
         histories[f"{execution.workflow_type} {execution.id}/{execution.run_id}"] = \

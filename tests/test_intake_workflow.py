@@ -18,6 +18,7 @@ from models.intake import IntakeInput, IntakeResult, intake_workflow_id
 from models.registry import Registry
 from models.states import IntegrationState
 from tests.conftest import REPO_ROOT, running_worker
+from tests.visibility import listed as visible
 from workflows.intake import IntegrationIntakeWorkflow
 
 SAMPLE_BODY = (REPO_ROOT / "starter" / "sample_request.md").read_text()
@@ -26,17 +27,6 @@ SAMPLE_BODY = (REPO_ROOT / "starter" / "sample_request.md").read_text()
 def _intake(issue: int, body: str | None = SAMPLE_BODY) -> IntakeInput:
     return IntakeInput(repo="demo/integrations", issue_number=issue, body=body,
                        requested_by="alice")
-
-
-async def _visible(client: Client, query: str, expect: int = 1) -> list:
-    """Visibility is eventually consistent: poll (bounded) until the list has ``expect`` rows."""
-    found: list = []
-    for _ in range(100):
-        found = [w async for w in client.list_workflows(query)]
-        if len(found) >= expect:
-            break
-        await asyncio.sleep(0.1)
-    return found
 
 
 async def test_valid_request_is_recorded_and_searchable(
@@ -59,7 +49,7 @@ async def test_valid_request_is_recorded_and_searchable(
     [transition] = registry.transitions("acme-weather")
     assert (transition.actor, transition.workflow_id) == ("alice", wf_id)
 
-    listed = await _visible(
+    listed = await visible(
         client, f'WorkflowId = "{wf_id}" AND CcbIntegrationSlug = "acme-weather" '
                 f'AND CcbState = "REQUESTED" AND ExecutionStatus = "Completed"')
     assert [w.id for w in listed] == [wf_id]

@@ -22,6 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from models.settings import get_settings
 from tests.conftest import REPO_ROOT
 from tests.deploy_helpers import cleanup
+from tests.visibility import listed as visible
 
 CCB = str(Path(sys.executable).parent / "ccb")
 
@@ -110,7 +111,7 @@ async def _run_then_restart(tmp_path: Path, data: Path, env: dict[str, str]) -> 
                                           data_converter=pydantic_data_converter)
             query = ('CcbIntegrationSlug = "acme-weather" AND CcbState = "ACTIVE" '
                      'AND ExecutionStatus = "Completed"')
-            listed = [w async for w in client.list_workflows(query)]
+            listed = await visible(client, query, expect=1)
             assert [w.id for w in listed] == ["create-demo-integrations-1"]
             assert listed[0].typed_search_attributes  # slug and state are on it
 

@@ -41,7 +41,7 @@ async def test_one_delivery_sent_20_times_at_once_starts_one_workflow(
         assert {a.status_code for a in answers} == {202}
         ids = {a.json()["workflow_id"] for a in answers}
         assert len(ids) == 1, ids
-        assert len(await stack.workflows()) == 1
+        assert len(await stack.workflows(expect=1)) == 1
 
 
 async def test_twenty_deliveries_about_one_issue_start_one_workflow(
@@ -57,7 +57,7 @@ async def test_twenty_deliveries_about_one_issue_start_one_workflow(
         assert {a.status_code for a in answers} == {202}
         assert {a.json()["status"] for a in answers} <= {"started", "exists"}
         assert len({a.json()["workflow_id"] for a in answers}) == 1
-        assert len(await stack.workflows()) == 1
+        assert len(await stack.workflows(expect=1)) == 1
 
 
 async def test_a_reader_gets_one_polite_comment_and_nothing_starts(
@@ -71,7 +71,7 @@ async def test_a_reader_gets_one_polite_comment_and_nothing_starts(
         comments = await stack.comments_settled(21, 2)
         assert len(comments) == 2, comments
         assert all("Only people with write access" in c and "@bob" in c for c in comments)
-        types = [t for t, _ in await stack.workflows()]
+        types = [t for t, _ in await stack.workflows(expect=2)]
         assert types == [names.REPLY_WORKFLOW] * 2  # two subjects, one reply each
         assert stack.github.permission_lookups == 1  # cached for the burst
 
@@ -132,7 +132,7 @@ async def test_cancel_and_retry_after_failure(
                                                                    comment_id=2))).json()
         assert retry["status"] == "started", retry
         assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
-        runs = [w for w in await stack.workflows() if w[0] == names.CREATION_WORKFLOW]
+        runs = await stack.workflows(expect=2, workflow_type=names.CREATION_WORKFLOW)
         assert len(runs) == 2  # the cancelled run and the retry, one workflow id
 
 

@@ -31,6 +31,7 @@ from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Cre
 from models.settings import get_settings
 from starter.signature import sign
 from tests.conftest import SHARED, running_worker
+from tests.visibility import listed as visible
 from workflows import names
 
 SECRET = "test-webhook-secret"
@@ -84,12 +85,14 @@ async def deliver(http: httpx.AsyncClient, event: str, payload: dict[str, Any] |
                            headers=headers(event, body, delivery=delivery, secret=secret))
 
 
-async def workflows_on(client: Client, task_queue: str) -> list[tuple[str, str]]:
-    """(type, id) of every workflow ever started on ``task_queue``."""
-    found = []
-    async for execution in client.list_workflows(f"TaskQueue = '{task_queue}'"):
-        found.append((execution.workflow_type, execution.id))
-    return sorted(found)
+async def workflows_on(client: Client, task_queue: str, expect: int | None = None,
+                       workflow_type: str | None = None) -> list[tuple[str, str]]:
+    """(type, id) of every workflow started on ``task_queue`` (see ``tests.visibility``)."""
+    query = f"TaskQueue = '{task_queue}'"
+    if workflow_type:
+        query += f" AND WorkflowType = '{workflow_type}'"
+    found = await visible(client, query, expect)
+    return sorted((execution.workflow_type, execution.id) for execution in found)
 
 
 # -- a GitHub-shaped server --------------------------------------------------------------------
@@ -213,8 +216,9 @@ class Stack:
     task_queue: str
     repo: str
 
-    async def workflows(self) -> list[tuple[str, str]]:
-        return await workflows_on(self.client, self.task_queue)
+    async def workflows(self, expect: int | None = None,
+                        workflow_type: str | None = None) -> list[tuple[str, str]]:
+        return await workflows_on(self.client, self.task_queue, expect, workflow_type)
 
     async def comments_settled(self, number: int, expected: int) -> list[str]:
         """The comments on ``number`` once ``expected`` are there (reply workflows finished)."""
