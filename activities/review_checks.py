@@ -99,6 +99,8 @@ def rule_findings(slug: str, files: dict[str, str]) -> list[Finding]:
 def human_review_decision(inp: HumanReviewInput) -> HumanReviewDecision:
     """Whether a human must review, and why (each rule that fired, in words)."""
     reasons: list[str] = []
+    if inp.options.new_integration:
+        reasons.append("a new integration is always approved by a human")
     if inp.options.breaking:
         reasons.append("the change breaks the public API")
     security = [f for f in inp.findings

@@ -86,10 +86,20 @@ class InlineReviewComment(BaseModel):
 
 
 class ReviewInput(BaseModel):
-    request: IntegrationRequest
+    """What a code review reads. ``request`` is None when a PR changes an integration whose
+    request is not on record; ``changed_paths`` narrows a PR review to the files it touches."""
+
+    request: IntegrationRequest | None
     files: dict[str, str]
     findings: list[Finding] = Field(default_factory=list)
     integration_key: str
+    slug: str = ""
+    changed_paths: list[str] = Field(default_factory=list)
+
+    @property
+    def integration(self) -> str:
+        """The slug under review."""
+        return self.slug or (self.request.slug if self.request else "")
 
 
 class ReviewResult(BaseModel):

@@ -6,11 +6,22 @@ import hashlib
 
 from pydantic import BaseModel, Field
 
-from models.codegen import Finding
+from models.codegen import Finding, TokenUsage
 from models.verify import COVERAGE_GATE, TestReport
 
 STATUS_CONTEXT = "ccb/review"
 MAX_CHANGED_LINES = 2_000  # a larger change always gets a human reviewer
+
+
+class CheckedHead(BaseModel):
+    """What the caller already found for ``slug``'s files at ``sha`` (the creation workflow
+    checked and tested exactly those files before committing them): the review reuses it
+    for that head and slug instead of running the same sandbox twice."""
+
+    sha: str
+    slug: str
+    findings: list[Finding] = Field(default_factory=list)
+    report: TestReport
 
 
 class ReviewOptions(BaseModel):
@@ -20,6 +31,9 @@ class ReviewOptions(BaseModel):
     reviewers: list[str] = Field(default_factory=list)
     breaking: bool = False  # said by the update workflow: its change breaks the public API
     max_changed_lines: int = MAX_CHANGED_LINES
+    new_integration: bool = False  # said by the creation workflow: a human always approves
+    checked: CheckedHead | None = None
+    usage_key: str = ""  # whose token usage and budget a model review counts against
 
 
 class RuleInput(BaseModel):
@@ -57,6 +71,8 @@ class ReviewOutcome(BaseModel):
     human_review: HumanReviewDecision | None = None
     inline_comments: int = 0
     summary: str = ""
+    reviewed_by: str = ""  # the code review's backend: claude or offline
+    usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
 class KeyedComment(BaseModel):

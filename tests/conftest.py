@@ -25,7 +25,20 @@ from models.settings import get_settings
 from models.temporal_setup import SEARCH_ATTRIBUTES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED = REPO_ROOT.parent / "shared"
+SHARED = Path(os.environ.get("CCB_SHARED_DIR") or REPO_ROOT.parent / "shared").resolve()
+SHARED_FIXTURES = ("fixtures/github-webhooks", "fixtures/github-rest/api.github.com.subset.json")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The real webhook payloads and GitHub's OpenAPI excerpt live beside the checkout, in
+    ``../shared``; without them tests would quietly collect nothing, so stop and say so."""
+    missing = [name for name in SHARED_FIXTURES if not (SHARED / name).exists()]
+    if missing:
+        message = (f"the shared test fixtures are missing: {', '.join(missing)} under "
+                   f"{SHARED}. Clone the project next to its ../shared directory, or set "
+                   "CCB_SHARED_DIR to it.")
+        print(f"ERROR: {message}", file=sys.stderr, flush=True)  # the hard exit cuts pytest's
+        raise pytest.UsageError(message)
 
 
 def bin_path(name: str) -> str:
@@ -132,7 +145,9 @@ async def running_worker(client: Client, task_queue: str) -> AsyncIterator[Worke
 
 # -- SDK exit quirk -----------------------------------------------------------------------------
 
-_exit_status = {"code": 0}
+# Until the session finishes with a status, a hard exit must not report success (a usage
+# error raised at session start never reaches pytest_sessionfinish).
+_exit_status = {"code": int(pytest.ExitCode.USAGE_ERROR)}
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -16,9 +16,13 @@ import json
 import re
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import pytest
 
 DEFAULT_USAGE = {"input_tokens": 1200, "output_tokens": 300,
                  "cache_creation_input_tokens": 1000, "cache_read_input_tokens": 0}
@@ -349,3 +353,19 @@ def sent_api_key(headers: dict[str, str]) -> str:
 
 def _error(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+@contextmanager
+def claude_api(monkeypatch: pytest.MonkeyPatch,
+               api_key: str = "sk-ant-test-dummy-key") -> Iterator[MessagesApiServer]:
+    """The server, with the settings pointing the Claude backend (and its key) at it."""
+    from models.settings import get_settings
+
+    with MessagesApiServer(api_key=api_key) as server:
+        monkeypatch.setenv("ANTHROPIC_API_KEY", api_key)
+        monkeypatch.setenv("CCB_ANTHROPIC_BASE_URL", server.url)
+        get_settings.cache_clear()
+        try:
+            yield server
+        finally:
+            get_settings.cache_clear()

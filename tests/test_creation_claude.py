@@ -12,7 +12,6 @@ from activities.usage import calls
 from models.codegen import Backend
 from models.creation import ApprovalAnswer, ApprovalDecision, Progress
 from models.registry import Registry
-from models.settings import get_settings
 from models.states import IntegrationState
 from tests.claude_scripts import (
     REVIEW_ANSWER,
@@ -28,7 +27,7 @@ from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     wait_for_approval_wait,
     world_fixture,
 )
-from tests.messages_api_server import MessagesApiServer
+from tests.messages_api_server import MessagesApiServer, claude_api
 
 DUMMY_KEY = "sk-ant-test-dummy-key"
 
@@ -37,12 +36,8 @@ DUMMY_KEY = "sk-ant-test-dummy-key"
 def messages_api_fixture(world: World, monkeypatch: pytest.MonkeyPatch
                          ) -> Iterator[MessagesApiServer]:
     """The local Messages API, with the settings pointing the Claude backend at it."""
-    with MessagesApiServer(api_key=DUMMY_KEY) as server:
-        monkeypatch.setenv("ANTHROPIC_API_KEY", DUMMY_KEY)
-        monkeypatch.setenv("CCB_ANTHROPIC_BASE_URL", server.url)
-        get_settings.cache_clear()
+    with claude_api(monkeypatch, DUMMY_KEY) as server:
         yield server
-        get_settings.cache_clear()
 
 
 def _steps(server: MessagesApiServer) -> list[str]:

@@ -4,15 +4,18 @@ status, inline comments never repeated, and a newer push superseding a running r
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from temporalio.client import Client
 
+from activities.usage import calls
 from models.registry import Registry
 from models.review import ReviewOptions, ReviewOutcome, ReviewRun
 from models.settings import get_settings
 from tests.conftest import running_worker
 from tests.creation_helpers import World, world_fixture  # noqa: F401 - the `world` fixture
+from tests.messages_api_server import claude_api
 from tests.review_cases import bare_except_module, untested_module
 from tests.update_helpers import (
     ROOT,
@@ -91,6 +94,51 @@ async def test_a_later_push_never_repeats_an_inline_comment(
     assert any("http-timeout" in body for _, _, body in comments)
     assert len(bot_reviews(world, number)) == 2  # one per head sha, the second adds nothing
     assert statuses(world, second)[0][0] == "failure"  # the bare except is an error
+    # Without a key the code review is the offline rules', and the review says so.
+    assert all("no AI model was used" in body for body in bot_reviews(world, number))
+
+
+async def test_claude_reviews_the_pull_request_inline_and_never_repeats_a_remark(
+        client: Client, task_queue: str, world: World, registry: Registry,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a key, Claude (the local Messages API) reviews what the PR changes: its summary is
+    in the PR review, its remark sits on the diff line it names, a later push's review does
+    not post the same remark again, and its asking for changes makes a human review
+    required. Its token usage is recorded under the review's workflow id."""
+    seed_integration(world, registry)
+    repo = world.as_user("alice")
+    path = f"{ROOT}/acme_weather/fetch.py"
+    first = push(repo, "fetch", bare_except_module(), "Add fetch")
+    number = open_pull(world, "fetch")
+    answer = {"summary": "fetch() swallows every error; raise a typed one instead.",
+              "comments": [{"path": path, "line": 8,
+                            "body": "Say which errors fetch() raises in its docstring."}],
+              "approve": False}
+    with claude_api(monkeypatch) as server:
+        server.reply_tool_use(answer)
+        server.reply_tool_use(answer)
+        async with running_worker(client, task_queue):
+            one = await review(client, world, task_queue, number, first, "fetch")
+            readme = repo.get_contents(f"{ROOT}/README.md").decoded_content.decode()
+            second = push(repo, "fetch", {f"{ROOT}/README.md": readme + "\nFetch added.\n"},
+                          "Docs for fetch")
+            two = await review(client, world, task_queue, number, second, "fetch")
+        assert server.problems == [] and server.pending == 0
+        sent = [json.dumps(body) for body in server.bodies]
+
+    assert len(sent) == 2 and all("changed_paths" in text and "fetch.py" in text
+                                  and "Acme Weather" in text for text in sent)
+    reviews = bot_reviews(world, number)
+    assert len(reviews) == 2
+    assert all("Claude's review" in body and answer["summary"] in body for body in reviews)
+    remarks = [(p, line) for p, line, body in bot_inline_comments(world, number)
+               if body.startswith("**Claude**")]
+    assert remarks == [(path, 8)]  # posted once, on the line it names, not again on push 2
+    assert one.human_review and one.human_review.required
+    assert "Claude's review asks for changes" in one.human_review.reasons
+    assert two.inline_comments == 0
+    rows = calls(f"review-{task_queue}-{number}-{first[:12]}")
+    assert [r.step for r in rows] == ["review"] and rows[0].input_tokens > 0
 
 
 async def test_two_quick_pushes_get_one_completed_review_for_the_final_head(

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.codegen.claude_activities import (
@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.intake import record_requested, validate_request
     from activities.lifecycle import record_event, record_version, transition_state
     from activities.progress_comment import publish_progress
+    from activities.update_steps import await_review
     from activities.verify import check_generated_code, run_generated_tests
     from models.codegen import (
         AnalyzeInput,
@@ -79,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
     from models.manifest import TechnicalSpec
     from models.progress import ProgressUpdate
     from models.request import IntegrationRequest
+    from models.review import CheckedHead, ReviewOptions, ReviewRun
     from models.states import IntegrationState
     from models.temporal_setup import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.usage_tables import BudgetCheck
@@ -86,7 +88,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.creation_steps import fresh_steps
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
-    from workflows.names import issue_marker
+    from workflows.names import issue_marker, review_workflow_id
     from workflows.policies import (
         AI_STEP_HEARTBEAT,
         AI_STEP_TIMEOUT,
@@ -98,11 +100,13 @@ with workflow.unsafe.imports_passed_through():
         SANDBOX_HEARTBEAT,
         SANDBOX_TIMEOUT,
     )
+    from workflows.review import CodeReviewWorkflow
     from workflows.saga import Saga
 
 S = IntegrationState
 BOT = "ccb-bot"
 FIRST_VERSION = "0.1.0"
+REVIEW_CHILD_PATCH = "review-by-code-review-workflow"  # earlier runs reviewed in place
 
 
 class RequestFailed(ApplicationError):
@@ -487,6 +491,10 @@ class IntegrationCreationWorkflow:
                       files: dict[str, str]) -> None:
         assert self._input is not None
         await self._start("review")
+        if workflow.patched(REVIEW_CHILD_PATCH):
+            await self._review_by_workflow(backend, request)
+            return
+        # Runs started before the patch reviewed here, by hand (kept so they replay).
         inp = ReviewInput(request=request, files=files, findings=self._progress.findings,
                           integration_key=workflow.info().workflow_id)
         if backend == Backend.CLAUDE:
@@ -516,6 +524,35 @@ class IntegrationCreationWorkflow:
                                  reviewers=self._input.reviewers),
                 start_to_close_timeout=GITHUB_STEP_TIMEOUT,
                 heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+
+    async def _review_by_workflow(self, backend: Backend, request: IntegrationRequest) -> None:
+        """The PR's head reviewed by ``CodeReviewWorkflow`` as a child (the same review every
+        PR gets), reusing this run's checks and sandbox tests of exactly these files; the
+        review's tokens count against this request's budget."""
+        assert self._input is not None and self._test_report is not None
+        inp, head = self._input, self._progress.head_sha
+        if backend == Backend.CLAUDE:
+            await self._check_budget()
+        review_id = review_workflow_id(inp.repo, self._progress.pr_number or 0, head)
+        run = ReviewRun(
+            repo=inp.repo, pr_number=self._progress.pr_number or 0,
+            head_ref=f"integration/{request.slug}", head_sha=head, requested_by=BOT,
+            options=ReviewOptions(
+                reviewers=inp.reviewers, new_integration=True,
+                coverage_gate=self._test_report.coverage_gate,
+                usage_key=workflow.info().workflow_id,
+                checked=CheckedHead(sha=head, slug=request.slug, report=self._test_report,
+                                    findings=self._progress.findings)))
+        try:
+            outcome = await workflow.execute_child_workflow(
+                CodeReviewWorkflow.run, run, id=review_id)
+        except WorkflowAlreadyStartedError:
+            outcome = await workflow.execute_activity(
+                await_review, review_id, start_to_close_timeout=SANDBOX_TIMEOUT * 2,
+                heartbeat_timeout=timedelta(seconds=10), retry_policy=DEFAULT_RETRY)
+        self._progress.usage = self._progress.usage + outcome.usage
+        await self._note("review", f"review of {head[:7]} {outcome.status} "
+                                   f"({outcome.reviewed_by or 'no code review'})")
 
     async def _wait_for_decision(self, inp: CreationInput) -> ApprovalDecision | ChangeRequest:
         """Wait for an approval or a change request, reminding at intervals, until expiry."""

@@ -1,9 +1,11 @@
 """SPEC process 3: the review of a pull request that touches ``integrations/``.
 
 One run per pushed head (``names.review_workflow_id``). Lint and security scan, tests with
-coverage in the sandbox, docs and error-handling rules, then one review with inline comments
-on the diff's lines (keyed by path, line and rule, so a later push never repeats one), the
-rule-based decision whether a human must review, and a commit status summarising it all.
+coverage in the sandbox, docs and error-handling rules, then the code review proper (Claude
+when a key is set, else the offline generator's rules, which say no AI was used), then one
+PR review with inline comments on the diff's lines (keyed by path, line and rule, so a later
+push never repeats one), the rule-based decision whether a human must review, and a commit
+status summarising it all.
 A newer push supersedes the run: the head is read before anything is posted, and a run
 whose head moved ends ``superseded`` having posted nothing.
 """
@@ -15,6 +17,11 @@ import re
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.codegen.claude_activities import claude_review
+    from activities.codegen.offline_activities import offline_review
+    from activities.codegen.select import select_backend
     from activities.github_git import set_commit_status
     from activities.github_pulls import list_pull_request_files, request_reviewers
     from activities.github_review import get_pull_head, post_inline_review, read_repo_files
@@ -23,9 +30,11 @@ with workflow.unsafe.imports_passed_through():
         decide_human_review,
         integration_slugs,
     )
+    from activities.update_steps import find_integration
     from activities.verify import check_generated_code, run_generated_tests
-    from models.codegen import Finding
+    from models.codegen import Backend, Finding, ReviewInput, ReviewResult, TokenUsage
     from models.github import CommitStatus, PullFile, PullQuery, RequestReviewers
+    from models.request import IntegrationRequest
     from models.review import (
         STATUS_CONTEXT,
         HumanReviewDecision,
@@ -36,10 +45,12 @@ with workflow.unsafe.imports_passed_through():
         ReviewRun,
         RuleInput,
     )
-    from models.update import RepoFilesQuery
+    from models.update import IntegrationLookup, RepoFilesQuery
     from models.verify import CheckRequest, TestReport, TestRequest
     from workflows.names import INTEGRATIONS_DIR
     from workflows.policies import (
+        AI_STEP_HEARTBEAT,
+        AI_STEP_TIMEOUT,
         DEFAULT_RETRY,
         GITHUB_STEP_HEARTBEAT,
         GITHUB_STEP_TIMEOUT,
@@ -49,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         SANDBOX_TIMEOUT,
     )
 
+MODEL_REVIEW_PATCH = "code-review-by-model"  # runs started before it skip the model review
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 MAX_INLINE_COMMENTS = 30
 
@@ -82,10 +94,31 @@ def inline_comments(findings: list[Finding], changed: list[PullFile]) -> list[Ke
     return comments[:MAX_INLINE_COMMENTS]
 
 
+def model_comments(review: ReviewResult, changed: list[PullFile]) -> list[KeyedComment]:
+    """The reviewer's own inline comments that sit on added lines, one per line and reviewer
+    (the key), so a later push's review never repeats a remark on the same line."""
+    where = {f.filename: added_lines(f.patch) for f in changed}
+    label = "Claude" if review.backend == Backend.CLAUDE else "rule-based review"
+    return [KeyedComment(path=c.path, line=c.line, rule=f"{review.backend.value}-review",
+                         body=f"**{label}**: {c.body}")
+            for c in review.comments if c.line in where.get(c.path, set())]
+
+
+def stored_request(lookup: IntegrationLookup) -> IntegrationRequest | None:
+    """The request the registry holds for the integration, when it holds a valid one."""
+    if not lookup.found or not lookup.request:
+        return None
+    try:
+        return IntegrationRequest.model_validate(lookup.request)
+    except ValidationError:
+        return None
+
+
 @workflow.defn(name="CodeReviewWorkflow")
 class CodeReviewWorkflow:
     def __init__(self) -> None:
         self._stage = "starting"
+        self._usage_key = ""
 
     @workflow.query(name="progress")
     def progress(self) -> str:
@@ -93,6 +126,7 @@ class CodeReviewWorkflow:
 
     @workflow.run
     async def run(self, inp: ReviewRun) -> ReviewOutcome:
+        self._usage_key = inp.options.usage_key or workflow.info().workflow_id
         pull = PullQuery(repo=inp.repo, number=inp.pr_number)
         if await self._superseded(inp):
             return ReviewOutcome(status="superseded", head_sha=inp.head_sha,
@@ -111,6 +145,9 @@ class CodeReviewWorkflow:
 
         findings: list[Finding] = []
         reports: list[TestReport] = []
+        files_of: dict[str, dict[str, str]] = {}
+        checked = inp.options.checked
+        reused: list[str] = []
         for slug in slugs:
             self._stage = f"checking {slug}"
             files: dict[str, str] = await workflow.execute_activity(
@@ -118,13 +155,23 @@ class CodeReviewWorkflow:
                                                 ref=inp.head_sha),
                 start_to_close_timeout=GITHUB_STEP_TIMEOUT,
                 heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
-            findings += await workflow.execute_activity(
-                check_generated_code, CheckRequest(slug=slug, files=files),
-                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
+            files_of[slug] = files
+            known = checked if checked and (checked.sha, checked.slug) == (inp.head_sha,
+                                                                           slug) else None
+            if known is None:
+                findings += await workflow.execute_activity(
+                    check_generated_code, CheckRequest(slug=slug, files=files),
+                    start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
+                    retry_policy=DEFAULT_RETRY)
+            else:
+                findings += known.findings
             findings += await workflow.execute_activity(
                 check_review_rules, RuleInput(slug=slug, files=files),
                 start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            if known is not None:
+                reused.append(slug)
+                reports.append(known.report)
+                continue
             self._stage = f"testing {slug}"
             reports.append(await workflow.execute_activity(
                 run_generated_tests, TestRequest(slug=slug, files=files,
@@ -144,6 +191,13 @@ class CodeReviewWorkflow:
                              options=inp.options),
             start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
             retry_policy=DEFAULT_RETRY)
+        reviews: list[ReviewResult] = []
+        if workflow.patched(MODEL_REVIEW_PATCH):
+            reviews = await self._code_reviews(slugs, files_of, findings, changed)
+            unapproved = [r for r in reviews if r.backend == Backend.CLAUDE and not r.approve]
+            if unapproved:
+                decision = HumanReviewDecision(required=True, reasons=[
+                    *decision.reasons, "Claude's review asks for changes"])
 
         # Nothing is posted for a head that is no longer the PR's head.
         if await self._superseded(inp):
@@ -153,7 +207,14 @@ class CodeReviewWorkflow:
                                  summary="a newer push arrived during the review")
         self._stage = "posting the review"
         comments = inline_comments(findings, changed)
-        body = self._summary(inp, report, findings, decision)
+        if reviews and reviews[0].backend == Backend.CLAUDE:
+            comments += [c for r in reviews for c in model_comments(r, changed)]
+            comments = comments[:MAX_INLINE_COMMENTS]
+        body = self._summary(inp, report, findings, decision, reviews)
+        if reused:
+            body = body.replace(
+                "- Tests: ", f"- Tests (the caller's sandbox run of these files at "
+                             f"{inp.head_sha[:7]}, not repeated): ", 1)
         posted = await workflow.execute_activity(
             post_inline_review,
             InlineReviewCommand(repo=inp.repo, number=inp.pr_number, body=body,
@@ -171,9 +232,44 @@ class CodeReviewWorkflow:
         await self._status(inp, "success" if ok else "failure",
                            self._status_text(report, errors, decision))
         self._stage = "completed"
+        usage = TokenUsage()
+        for review in reviews:
+            usage = usage + review.usage
         return ReviewOutcome(status="completed", head_sha=inp.head_sha, gate_passed=ok,
                              coverage_percent=report.coverage_percent, human_review=decision,
-                             inline_comments=posted.posted_comments, summary=body)
+                             inline_comments=posted.posted_comments, summary=body,
+                             reviewed_by=reviews[0].backend.value if reviews else "",
+                             usage=usage)
+
+    async def _code_reviews(self, slugs: list[str], files_of: dict[str, dict[str, str]],
+                            findings: list[Finding], changed: list[PullFile]
+                            ) -> list[ReviewResult]:
+        """Claude's review of each integration the PR touches (the offline rules without a
+        key: their remarks repeat the checks' findings, so only their summary is posted)."""
+        backend: Backend = await workflow.execute_activity(
+            select_backend, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+            retry_policy=DEFAULT_RETRY)
+        reviews: list[ReviewResult] = []
+        for slug in slugs:
+            self._stage = f"reviewing {slug} ({backend.value})"
+            prefix = f"{INTEGRATIONS_DIR}{slug}/"
+            lookup: IntegrationLookup = await workflow.execute_activity(
+                find_integration, slug, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                retry_policy=DEFAULT_RETRY)
+            review_input = ReviewInput(
+                request=stored_request(lookup), slug=slug, files=files_of[slug],
+                findings=[f for f in findings if f.path.startswith(prefix)],
+                changed_paths=[f.filename for f in changed if f.filename.startswith(prefix)],
+                integration_key=self._usage_key)
+            if backend == Backend.CLAUDE:
+                reviews.append(await workflow.execute_activity(
+                    claude_review, review_input, start_to_close_timeout=AI_STEP_TIMEOUT,
+                    heartbeat_timeout=AI_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
+            else:
+                reviews.append(await workflow.execute_activity(
+                    offline_review, review_input, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                    retry_policy=DEFAULT_RETRY))
+        return reviews
 
     async def _superseded(self, inp: ReviewRun) -> bool:
         self._stage = "reading the pull request's head"
@@ -214,7 +310,7 @@ class CodeReviewWorkflow:
 
     @staticmethod
     def _summary(inp: ReviewRun, report: TestReport, findings: list[Finding],
-                 decision: HumanReviewDecision) -> str:
+                 decision: HumanReviewDecision, reviews: list[ReviewResult]) -> str:
         errors = [f for f in findings if f.severity == "error"]
         lines = [f"## Review of {inp.head_sha[:7]}", "",
                  f"- Tests: {report.summary}",
@@ -225,4 +321,12 @@ class CodeReviewWorkflow:
         for finding in errors[:20]:
             where = f"{finding.path}:{finding.line}" if finding.line else finding.path
             lines.append(f"  - `{finding.tool}` {finding.code} {where}: {finding.message}"[:300])
+        for review in reviews:
+            if review.backend == Backend.CLAUDE:
+                usage = review.usage
+                lines += ["", f"### Claude's review ({usage.total_tokens} tokens, "
+                              f"${usage.cost_usd:.4f})", review.summary[:4000]]
+            else:
+                lines += ["", "### Rule-based review (no AI model was used: no API key is set)",
+                          review.summary[:4000]]
         return "\n".join(lines)

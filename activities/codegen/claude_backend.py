@@ -143,13 +143,17 @@ class ClaudeBackend:
 
     def review(self, inp: ReviewInput, *, call_key: str | None = None) -> ReviewResult:
         """Files + automated findings -> summary, inline comments, approve or not."""
-        parts = [prompts.untrusted_request_block(inp.request),
-                 "The generated files to review:\n"
-                 + prompts.data_block("generated_files", inp.files)]
+        parts = [prompts.untrusted_request_block(inp.request) if inp.request else
+                 "The original request is not on record: judge the files by their manifest "
+                 "and README.",
+                 "The files to review:\n" + prompts.data_block("generated_files", inp.files)]
+        if inp.changed_paths:
+            parts.append("The pull request changes these files; comment only on them:\n"
+                         + prompts.data_block("changed_paths", sorted(inp.changed_paths)))
         if inp.findings:
             parts.append("Findings of the automated checks:\n"
                          + prompts.findings_block(inp.findings))
-        parts.append(f"Review the integration {inp.request.slug} and call {prompts.REVIEW_TOOL}.")
+        parts.append(f"Review the integration {inp.integration} and call {prompts.REVIEW_TOOL}.")
         review, usage = self._structured_call(
             step="review", system=prompts.REVIEW_SYSTEM, tool=prompts.REVIEW_TOOL,
             model=prompts.ReviewOutput, content=[prompts.text("\n\n".join(parts))],

@@ -966,7 +966,7 @@ def review(inp: ReviewInput) -> ReviewResult:
     comments = sorted(comments, key=lambda c: (c.path, c.line, c.body))[:MAX_REVIEW_COMMENTS]
     approve = not comments and not errors and not notes
     summary = (
-        f"Rule-based review of {len(inp.files)} file(s) for {inp.request.slug}: "
+        f"Rule-based review of {len(inp.files)} file(s) for {inp.integration}: "
         f"{len(comments)} inline comment(s), {len(errors)} blocking finding(s)"
         + (f", {len(unplaced)} finding(s) without a file" if unplaced else "")
         + ("; " + "; ".join(notes) if notes else "")
