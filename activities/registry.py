@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from activities.codegen.claude_activities import CLAUDE_ACTIVITIES
+from activities.codegen.claude_update import CLAUDE_UPDATE_ACTIVITIES
 from activities.codegen.offline_activities import OFFLINE_ACTIVITIES
 from activities.codegen.offline_update import OFFLINE_UPDATE_ACTIVITIES
 from activities.codegen.select import select_backend
@@ -37,6 +38,7 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     # the update and code-review workflows
     *UPDATE_STEP_ACTIVITIES,
     *OFFLINE_UPDATE_ACTIVITIES,
+    *CLAUDE_UPDATE_ACTIVITIES,
     *COMPAT_ACTIVITIES,
     *REVIEW_CHECK_ACTIVITIES,
     *REVIEW_GITHUB_ACTIVITIES,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from pydantic import BaseModel, Field
@@ -59,3 +60,16 @@ def parse_semver(version: str) -> tuple[int, int, int]:
     if not match:
         raise ValueError(f"{version!r} is not a semantic version like 1.2.3")
     return int(match[1]), int(match[2]), int(match[3])
+
+
+def with_manifest_version(files: dict[str, str], root: str, version: str) -> dict[str, str]:
+    """``files`` with ``<root>manifest.json``'s version set to ``version`` (pure; a missing or
+    unreadable manifest is left for the checks to report)."""
+    path = f"{root}manifest.json"
+    try:
+        manifest = json.loads(files.get(path, ""))
+    except ValueError:
+        return files
+    if not isinstance(manifest, dict) or manifest.get("version") == version:
+        return files
+    return {**files, path: json.dumps({**manifest, "version": version}, indent=2) + "\n"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from models.codegen import Finding
+from models.codegen import Backend, Finding, TokenUsage
 from models.intake import IntakeInput
 from models.issue_form import UpdateRequest
 from models.semver import Bump
@@ -56,6 +56,9 @@ class UpdateGenerateInput(BaseModel):
     attempt: int = 1
     renames: list[tuple[str, str]] = Field(
         default_factory=list, description="renames of earlier updates, applied first")
+    integration_key: str = "update"  # whose token usage and budget a model call counts against
+    reviewer_comments: list[str] = Field(
+        default_factory=list, description="changes a reviewer asked for on the update's PR")
 
 
 class UpdateGenerated(BaseModel):
@@ -65,6 +68,8 @@ class UpdateGenerated(BaseModel):
     summary: str = ""
     request: dict[str, object]
     renames: list[tuple[str, str]] = Field(default_factory=list)
+    backend: Backend = Backend.OFFLINE
+    usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
 class ApiMember(BaseModel):
@@ -107,3 +112,4 @@ class UpdateResult(BaseModel):
     pr_number: int | None = None
     merged_sha: str = ""
     message: str = ""
+    usage: TokenUsage = Field(default_factory=TokenUsage)

@@ -1,5 +1,12 @@
 """The creation workflow's recorded runs (for tests/histories): happy path, invalid request,
-changes requested then approved, merge refused. Used by scripts/record_histories.py."""
+changes requested then approved, merge refused, a failure after the merge. Used by
+scripts/record_histories.py.
+
+Each recording generation keeps its own files: ``creation_<case>.json`` were recorded before
+the ``review-by-code-review-workflow`` and ``revert-pull-request-after-merge`` patches and
+still replay (the patches' old branches), ``creation_<case>_v2.json`` after them. Bump
+``GENERATION`` with the next deliberate change of the history shape, and keep the old files.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from models.creation import (
 from models.settings import get_settings
 from tests.creation_helpers import GITHUB_ENV, SAMPLE_BODY, wait_for_approval_wait
 
+GENERATION = "_v2"
 INVALID_BODY = SAMPLE_BODY.replace("api-client", "telepathy")
 Case = Callable[[WorkflowHandle, ForgeHandle], Awaitable[None]]
 
@@ -59,11 +67,20 @@ async def _merge_refused(handle: WorkflowHandle, forge: ForgeHandle) -> None:
                                 result_type=ApprovalAnswer)
 
 
+async def _branch_delete_refused(handle: WorkflowHandle, forge: ForgeHandle) -> None:
+    await wait_for_approval_wait(handle)
+    forge.add_fault("DELETE", r"/git/refs/heads/", 403,
+                    body={"message": "Resource not accessible by integration"})
+    await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
+                                result_type=ApprovalAnswer)
+
+
 CASES: dict[str, tuple[str, Case]] = {
     "creation_happy_path": (SAMPLE_BODY, _approve),
     "creation_invalid_request": (INVALID_BODY, _invalid),
     "creation_changes_then_approved": (SAMPLE_BODY, _changes_then_approve),
     "creation_merge_refused": (SAMPLE_BODY, _merge_refused),
+    "creation_failed_after_merge": (SAMPLE_BODY, _branch_delete_refused),
 }
 
 
@@ -90,10 +107,10 @@ async def record_creation_histories(client: Client, task_queue: str, data_dir: P
                               body=body),
                 id=f"record-{name}", task_queue=task_queue, result_type=CreationResult)
             await drive(handle, forge)
-            with contextlib.suppress(WorkflowFailureError):  # two cases end FAILED
+            with contextlib.suppress(WorkflowFailureError):  # three cases end FAILED
                 await handle.result()
             history = await handle.fetch_history()
-            (out / f"{name}.json").write_text(history.to_json())
-            counts[name] = len(history.events)
+            (out / f"{name}{GENERATION}.json").write_text(history.to_json())
+            counts[name + GENERATION] = len(history.events)
             reset_github_client()
     return counts

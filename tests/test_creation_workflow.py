@@ -181,3 +181,42 @@ async def test_each_invalid_body_gets_one_comment_listing_its_problems(
     assert world.branches() == ["main"]
     assert world.pulls() == []
     assert registry.list_integrations() == []
+
+
+async def test_a_failure_after_the_merge_opens_a_revert_pull_request(
+    client: Client, task_queue: str, world: World, registry: Registry
+) -> None:
+    """Deleting the merged branch (the step after the merge) is refused: the merged code
+    cannot be undone by deleting a branch, so the saga opens a pull request that removes it,
+    says so on the issue, and the integration ends FAILED."""
+    issue = world.new_issue()
+    async with running_worker(client, task_queue):
+        handle = await start_creation(client, world, issue, task_queue)
+        progress = await wait_for_approval_wait(handle)
+        world.forge.add_fault("DELETE", r"/git/refs/heads/", 403, body={
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest"})
+        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
+                                    result_type=ApprovalAnswer)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        final = await handle.query("progress", result_type=Progress)
+
+    alice = world.as_user("alice")
+    merged = alice.get_pull(progress.pr_number or 0)
+    assert merged.merged
+    reverts = [p for p in alice.get_pulls(state="open") if p.title.startswith("Revert")]
+    assert [p.title for p in reverts] == [
+        f"Revert Acme Weather integration (#{progress.pr_number})"]
+    revert = reverts[0]
+    assert revert.head.ref == f"revert/acme-weather-{merged.merge_commit_sha[:7]}"
+    assert "Resource not accessible" in revert.body
+    removed = {f.filename: f.status for f in revert.get_files()}
+    merged_tree = alice.get_git_tree(merged.merge_commit_sha, recursive=True).tree
+    merged_files = {e.path for e in merged_tree
+                    if e.type == "blob" and e.path.startswith("integrations/acme-weather/")}
+    assert merged_files and removed == dict.fromkeys(merged_files, "removed")
+    assert f"revert pull request #{revert.number} opened" in final.error
+    [comment] = world.bot_comments(issue)
+    assert f"revert pull request #{revert.number}" in comment
+    assert registry.get("acme-weather").state == IntegrationState.FAILED

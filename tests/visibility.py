@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowExecution
 
 POLL_SECONDS = 0.1
 MAX_WAIT_SECONDS = 20.0
-EMPTY_READS = 4
+EMPTY_READS = 2
 
 
 async def _read(client: Client, query: str) -> list[WorkflowExecution]:
@@ -24,8 +24,8 @@ async def listed(client: Client, query: str, expect: int | None = None) -> list[
     """The executions ``query`` matches.
 
     ``expect=n>0``: poll until at least ``n`` are listed (or the bound is reached), then read
-    once more so an extra one still shows. ``expect=0``: several reads spread over ~a second;
-    the largest is returned. ``None``: poll until two reads in a row agree.
+    once more so an extra one still shows. ``expect=0``: two reads 0.3 s apart; the larger
+    is returned. ``None``: poll until two reads in a row agree.
     """
     if expect == 0:
         largest: list[WorkflowExecution] = []
@@ -33,7 +33,7 @@ async def listed(client: Client, query: str, expect: int | None = None) -> list[
             found = await _read(client, query)
             if len(found) > len(largest):
                 largest = found
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.3)
         return largest
     previous: list[WorkflowExecution] | None = None
     for _ in range(int(MAX_WAIT_SECONDS / POLL_SECONDS)):

@@ -100,6 +100,7 @@ with workflow.unsafe.imports_passed_through():
         SANDBOX_HEARTBEAT,
         SANDBOX_TIMEOUT,
     )
+    from workflows.revert import open_revert_pull_request
     from workflows.review import CodeReviewWorkflow
     from workflows.saga import Saga
 
@@ -107,6 +108,7 @@ S = IntegrationState
 BOT = "ccb-bot"
 FIRST_VERSION = "0.1.0"
 REVIEW_CHILD_PATCH = "review-by-code-review-workflow"  # earlier runs reviewed in place
+REVERT_PATCH = "revert-pull-request-after-merge"  # earlier runs left merged code as it was
 
 
 class RequestFailed(ApplicationError):
@@ -127,6 +129,7 @@ class IntegrationCreationWorkflow:
         self._transitions = 0
         self._events = 0
         self._test_report: TestReport | None = None
+        self._revert_note = ""
 
     # -- messages -------------------------------------------------------------------------
 
@@ -182,6 +185,8 @@ class IntegrationCreationWorkflow:
         if step is not None:
             step.status, step.finished_at, step.note = StepStatus.FAILED, workflow.now(), message
         undone_failures = await self._saga.compensate()
+        if self._revert_note:
+            self._progress.error += f" — {self._revert_note}"
         if undone_failures:
             self._progress.error += " — could not undo: " + "; ".join(undone_failures)
         if self._slug_recorded and self._progress.state != S.FAILED:
@@ -283,6 +288,10 @@ class IntegrationCreationWorkflow:
             heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
         self._progress.merged_sha = merged.sha
         self._saga = Saga()  # merged code is not undone by deleting its branch
+        if workflow.patched(REVERT_PATCH):
+            merged_paths = sorted(files)
+            self._saga.add("open a revert pull request", lambda: self._open_revert(
+                inp, request, merged_paths, merged.sha))
         await workflow.execute_activity(
             delete_branch, DeleteBranch(repo=inp.repo, branch=branch),
             start_to_close_timeout=GITHUB_STEP_TIMEOUT,
@@ -524,6 +533,22 @@ class IntegrationCreationWorkflow:
                                  reviewers=self._input.reviewers),
                 start_to_close_timeout=GITHUB_STEP_TIMEOUT,
                 heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+
+    async def _open_revert(self, inp: CreationInput, request: IntegrationRequest,
+                           paths: list[str], merged_sha: str) -> None:
+        """The compensation of the merge: a pull request removing the merged files."""
+        why = self._progress.error or "a step after the merge failed"
+        pull = await open_revert_pull_request(
+            repo=inp.repo, slug=request.slug, merged_sha=merged_sha, restore={}, remove=paths,
+            title=f"Revert {request.service_name} integration (#{self._progress.pr_number})",
+            body=(f"For issue #{inp.issue_number}. The code of #{self._progress.pr_number} was "
+                  f"merged as {merged_sha[:7]}, then the request failed: {why[:2000]}\n\n"
+                  f"Merging this removes the {len(paths)} files of "
+                  f"`integrations/{request.slug}/`. Close it instead to keep the code and fix "
+                  "forward; comment /retry on the issue once main is as you want it."))
+        self._revert_note = (f"revert pull request #{pull.number} opened for the merged code "
+                             f"({merged_sha[:7]}): merge it to remove the integration, or "
+                             "close it to keep the code")
 
     async def _review_by_workflow(self, backend: Backend, request: IntegrationRequest) -> None:
         """The PR's head reviewed by ``CodeReviewWorkflow`` as a child (the same review every

@@ -21,17 +21,25 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.codegen.claude_activities import check_token_budget
+    from activities.codegen.claude_update import claude_generate_update
     from activities.codegen.offline_update import offline_generate_update
+    from activities.codegen.select import select_backend
     from activities.compat import compare_public_api, migration_plan
     from activities.flags import read_feature_flags
     from activities.github_git import commit_files, create_branch, delete_branch
     from activities.github_issues import close_issue, upsert_bot_comment
-    from activities.github_pulls import close_pull_request, merge_pull_request, open_pull_request
+    from activities.github_pulls import (
+        close_pull_request,
+        merge_pull_request,
+        open_pull_request,
+        update_pull_request_body,
+    )
     from activities.github_review import read_repo_files
     from activities.lifecycle import record_event, record_version
     from activities.update_steps import await_review, find_integration, parse_update_request
     from activities.verify import check_generated_code, run_generated_tests
-    from models.codegen import Finding
+    from models.codegen import Backend, Finding
     from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
     from models.deploy import DeployInput, deploy_workflow_id
     from models.events import EventType
@@ -42,11 +50,13 @@ with workflow.unsafe.imports_passed_through():
         DeleteBranch,
         MergePull,
         OpenPullRequest,
+        PullBody,
         PullQuery,
         UpsertComment,
     )
     from models.issue_form import ChangeKind, UpdateRequest
     from models.lifecycle import EventCommand, VersionCommand
+    from models.manifest import with_manifest_version
     from models.review import ReviewOptions, ReviewOutcome, ReviewRun
     from models.semver import Bump, bump_version, strongest
     from models.update import (
@@ -55,15 +65,19 @@ with workflow.unsafe.imports_passed_through():
         CompatReport,
         IntegrationLookup,
         RepoFilesQuery,
+        UpdateGenerated,
         UpdateGenerateInput,
         UpdateInput,
         UpdateResult,
     )
+    from models.usage_tables import BudgetCheck
     from models.verify import CheckRequest, TestReport, TestRequest
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
     from workflows.names import UPDATE_BRANCH_PREFIX, issue_marker, review_workflow_id
     from workflows.policies import (
+        AI_STEP_HEARTBEAT,
+        AI_STEP_TIMEOUT,
         DEFAULT_RETRY,
         GITHUB_STEP_HEARTBEAT,
         GITHUB_STEP_TIMEOUT,
@@ -72,6 +86,7 @@ with workflow.unsafe.imports_passed_through():
         SANDBOX_HEARTBEAT,
         SANDBOX_TIMEOUT,
     )
+    from workflows.revert import open_revert_pull_request
     from workflows.review import CodeReviewWorkflow
     from workflows.saga import Saga
 
@@ -81,6 +96,9 @@ BOT = "ccb-bot"
 DECLARED_BUMP = {ChangeKind.BREAKING: Bump.MAJOR, ChangeKind.FEATURE: Bump.MINOR,
                  ChangeKind.FIX: Bump.PATCH}
 APPROVAL_EXPIRY = timedelta(days=7)
+UPDATE_REGENERATES_PATCH = "update-regenerates-on-changes"  # earlier runs ended instead
+UPDATE_REVERT_PATCH = "update-revert-pull-request"  # earlier runs left merged code as it was
+CLAUDE_UPDATE_PATCH = "update-by-claude"  # earlier runs always used the offline generator
 
 
 class UpdateFailed(ApplicationError):
@@ -97,6 +115,7 @@ class IntegrationUpdateWorkflow:
         self._inp: UpdateInput | None = None
         self._events = 0
         self._remember: dict[str, object] = {}
+        self._revert_note = ""
 
     # -- messages (the same contract as the creation workflow) ---------------------------------
 
@@ -141,7 +160,8 @@ class IntegrationUpdateWorkflow:
 
     async def _undo_and_explain(self, message: str) -> None:
         failures = await self._saga.compensate()
-        extra = (" Could not undo: " + "; ".join(failures)) if failures else ""
+        extra = f" {self._revert_note}" if self._revert_note else ""
+        extra += (" Could not undo: " + "; ".join(failures)) if failures else ""
         await self._comment("update-result", f"The update failed: {message}{extra}")
 
     # -- the process ---------------------------------------------------------------------------
@@ -184,27 +204,44 @@ class IntegrationUpdateWorkflow:
         pr_number, head_sha, branch = await self._open_pull_request(
             inp, update, old_files, files, old_version, new_version, bump, compat, report)
 
-        self._progress.current_step = "review"
-        review = await self._review(inp, pr_number, head_sha, branch, compat.breaking)
-        if review.status != "completed":
-            raise UpdateFailed(f"the review of {head_sha[:7]} ended {review.status}: the branch "
-                               "changed under the update; comment /retry",
-                               type="ReviewSuperseded", non_retryable=True)
-        if not review.gate_passed:
-            self._saga = Saga()  # the PR stays open, its failing status explains why
-            raise UpdateFailed(f"the review blocked the merge of #{pr_number}: "
-                               f"{review.summary.splitlines()[2] if review.summary else ''}",
-                               type="ReviewGateFailed", non_retryable=True)
-        await self._event(EventType.TESTS_COMPLETED, "tests", {
-            "passed": True, "coverage_percent": review.coverage_percent,
-            "security_scan": "passed", "version": new_version, "head_sha": head_sha})
-        reasons = list(review.human_review.reasons if review.human_review else [])
-        if compat.breaking and not any("public API" in r for r in reasons):
-            reasons.append("the change breaks the public API")  # a review started elsewhere
-        if reasons:
-            who = await self._wait_for_approval(reasons)
-        else:
-            who = BOT
+        reviewer_comments: list[str] = []
+        while True:
+            self._progress.current_step = "review"
+            review = await self._review(inp, pr_number, head_sha, branch, compat.breaking)
+            if review.status != "completed":
+                raise UpdateFailed(f"the review of {head_sha[:7]} ended {review.status}: the "
+                                   "branch changed under the update; comment /retry",
+                                   type="ReviewSuperseded", non_retryable=True)
+            if not review.gate_passed:
+                self._saga = Saga()  # the PR stays open, its failing status explains why
+                raise UpdateFailed(f"the review blocked the merge of #{pr_number}: "
+                                   f"{review.summary.splitlines()[2] if review.summary else ''}",
+                                   type="ReviewGateFailed", non_retryable=True)
+            await self._event(EventType.TESTS_COMPLETED, "tests", {
+                "passed": True, "coverage_percent": review.coverage_percent,
+                "security_scan": "passed", "version": new_version, "head_sha": head_sha})
+            reasons = list(review.human_review.reasons if review.human_review else [])
+            if compat.breaking and not any("public API" in r for r in reasons):
+                reasons.append("the change breaks the public API")  # a review started elsewhere
+            if not reasons:
+                who = BOT
+                break
+            decision = await self._wait_for_decision(reasons)
+            if isinstance(decision, ApprovalDecision):
+                who = decision.reviewer
+                break
+            if not workflow.patched(UPDATE_REGENERATES_PATCH):
+                raise UpdateFailed(f"changes requested by {decision.reviewer}: the pull request "
+                                   "was closed; edit the issue with the change and comment "
+                                   "/retry", type="ChangesRequested", non_retryable=True)
+            # The reviewer's words go back to generation; the answer is a new commit on the
+            # same pull request, reviewed again.
+            reviewer_comments.append(decision.text)
+            files, report, compat, new_version, bump = await self._generate_until_green(
+                inp, update, lookup, old_files, old_version, reviewer_comments, current=files)
+            head_sha = await self._commit_answer(inp, update, pr_number, branch, old_files,
+                                                 files, old_version, new_version, bump, compat,
+                                                 report, decision.reviewer)
 
         self._progress.current_step = "merge"
         merged = await workflow.execute_activity(
@@ -215,8 +252,12 @@ class IntegrationUpdateWorkflow:
                       message=f"Closes #{inp.issue_number}"),
             start_to_close_timeout=GITHUB_STEP_TIMEOUT,
             heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
-        self._saga = Saga()
+        self._saga = Saga()  # merged code is not undone by deleting its branch
         self._progress.merged_sha = merged.sha
+        if workflow.patched(UPDATE_REVERT_PATCH):
+            self._saga.add("open a revert pull request", lambda: self._open_revert(
+                inp, update.slug, pr_number, merged.sha, old_files, files, old_version,
+                new_version))
         await workflow.execute_activity(
             delete_branch, DeleteBranch(repo=inp.repo, branch=branch),
             start_to_close_timeout=GITHUB_STEP_TIMEOUT,
@@ -242,37 +283,38 @@ class IntegrationUpdateWorkflow:
             heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
         return UpdateResult(slug=update.slug, outcome="merged", old_version=old_version,
                             new_version=new_version, bump=bump, breaking=compat.breaking,
-                            pr_number=pr_number, merged_sha=merged.sha, message=deployment)
+                            pr_number=pr_number, merged_sha=merged.sha, message=deployment,
+                            usage=self._progress.usage)
 
     # -- steps ---------------------------------------------------------------------------------
 
     async def _generate_until_green(
         self, inp: UpdateInput, update: UpdateRequest, lookup: IntegrationLookup,
-        old_files: dict[str, str], old_version: str,
+        old_files: dict[str, str], old_version: str, reviewer_comments: list[str] | None = None,
+        current: dict[str, str] | None = None,
     ) -> tuple[dict[str, str], TestReport, CompatReport, str, Bump]:
+        """Generate, compare, check and test in bounded rounds. ``reviewer_comments`` (changes
+        a reviewer asked for) and ``current`` (the PR's files) are set when answering one."""
+        comments = list(reviewer_comments or [])
         findings: list[Finding] = []
         root = f"integrations/{update.slug}/"
+        backend = Backend.OFFLINE
+        if workflow.patched(CLAUDE_UPDATE_PATCH):
+            backend = await workflow.execute_activity(
+                select_backend, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                retry_policy=DEFAULT_RETRY)
+        self._progress.backend = backend
+        previous = current or old_files
         for attempt in range(1, inp.max_fix_rounds + 1):
             self._progress.current_step = "generate"
-            draft = await self._local(offline_generate_update, UpdateGenerateInput(
-                request=lookup.request, update=update, version=old_version,
-                previous_files=old_files, findings=findings, attempt=attempt,
-                renames=lookup.renames))
-            self._progress.current_step = "compatibility"
-            compat: CompatReport = await workflow.execute_activity(
-                compare_public_api, CompatInput(slug=update.slug, old_files=old_files,
-                                                new_files=draft.files),
-                start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
-            bump = strongest(DECLARED_BUMP[update.kind], compat.detected_bump)
-            new_version = bump_version(old_version, bump)
-            code = await self._local(offline_generate_update, UpdateGenerateInput(
-                request=lookup.request, update=update, version=new_version,
-                previous_files=old_files, findings=findings, attempt=attempt,
-                renames=lookup.renames))
-            files = dict(code.files)
-            self._remember = {"request": code.request,
-                              "renames": [list(pair) for pair in code.renames]}
+            if backend == Backend.CLAUDE:
+                files, compat, new_version, bump = await self._claude_round(
+                    update, lookup, old_files, previous, old_version, findings, attempt,
+                    comments)
+                previous = files
+            else:
+                files, compat, new_version, bump = await self._offline_round(
+                    update, lookup, old_files, old_version, findings, attempt, comments)
             if compat.breaking:  # the newest plan on top of the earlier ones
                 earlier = old_files.get(f"{root}MIGRATION.md", "")
                 files[f"{root}MIGRATION.md"] = migration_plan(
@@ -301,6 +343,64 @@ class IntegrationUpdateWorkflow:
             + "; ".join(f"{f.tool} {f.path}:{f.line or ''} {f.message}" for f in findings[:10]),
             type="GenerationDidNotConverge", non_retryable=True)
 
+    async def _compare(self, slug: str, old_files: dict[str, str],
+                       new_files: dict[str, str]) -> CompatReport:
+        self._progress.current_step = "compatibility"
+        report: CompatReport = await workflow.execute_activity(
+            compare_public_api, CompatInput(slug=slug, old_files=old_files, new_files=new_files),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
+            retry_policy=DEFAULT_RETRY)
+        return report
+
+    async def _claude_round(
+        self, update: UpdateRequest, lookup: IntegrationLookup, old_files: dict[str, str],
+        previous: dict[str, str], old_version: str, findings: list[Finding], attempt: int,
+        comments: list[str],
+    ) -> tuple[dict[str, str], CompatReport, str, Bump]:
+        """One Claude call per round, at the declared bump's version; the manifest's version
+        is then set to what the public-API comparison says the change really is."""
+        wf_id = workflow.info().workflow_id
+        await workflow.execute_activity(
+            check_token_budget, BudgetCheck(integration_key=wf_id),
+            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+        code: UpdateGenerated = await workflow.execute_activity(
+            claude_generate_update, UpdateGenerateInput(
+                request=lookup.request, update=update,
+                version=bump_version(old_version, DECLARED_BUMP[update.kind]),
+                previous_files=previous, findings=findings, attempt=attempt,
+                renames=lookup.renames, integration_key=wf_id, reviewer_comments=comments),
+            start_to_close_timeout=AI_STEP_TIMEOUT, heartbeat_timeout=AI_STEP_HEARTBEAT,
+            retry_policy=DEFAULT_RETRY)
+        self._progress.usage = self._progress.usage + code.usage
+        compat = await self._compare(update.slug, old_files, code.files)
+        bump = strongest(DECLARED_BUMP[update.kind], compat.detected_bump)
+        new_version = bump_version(old_version, bump)
+        self._remember = {"request": code.request,
+                          "renames": [list(pair) for pair in code.renames]}
+        files = with_manifest_version(dict(code.files), f"integrations/{update.slug}/",
+                                      new_version)
+        return files, compat, new_version, bump
+
+    async def _offline_round(
+        self, update: UpdateRequest, lookup: IntegrationLookup, old_files: dict[str, str],
+        old_version: str, findings: list[Finding], attempt: int, comments: list[str],
+    ) -> tuple[dict[str, str], CompatReport, str, Bump]:
+        """A draft at the old version to compare, then the files at the bumped version."""
+        draft = await self._local(offline_generate_update, UpdateGenerateInput(
+            request=lookup.request, update=update, version=old_version,
+            previous_files=old_files, findings=findings, attempt=attempt,
+            renames=lookup.renames, reviewer_comments=comments))
+        compat = await self._compare(update.slug, old_files, draft.files)
+        bump = strongest(DECLARED_BUMP[update.kind], compat.detected_bump)
+        new_version = bump_version(old_version, bump)
+        code = await self._local(offline_generate_update, UpdateGenerateInput(
+            request=lookup.request, update=update, version=new_version,
+            previous_files=old_files, findings=findings, attempt=attempt,
+            renames=lookup.renames, reviewer_comments=comments))
+        self._remember = {"request": code.request,
+                          "renames": [list(pair) for pair in code.renames]}
+        return dict(code.files), compat, new_version, bump
+
     async def _open_pull_request(
         self, inp: UpdateInput, update: UpdateRequest, old_files: dict[str, str],
         files: dict[str, str], old_version: str, new_version: str, bump: Bump,
@@ -324,23 +424,11 @@ class IntegrationUpdateWorkflow:
                         message=f"Update {update.slug} to {new_version} ({bump.value})"),
             start_to_close_timeout=GITHUB_STEP_TIMEOUT,
             heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
-        root = f"integrations/{update.slug}/"
-        body = [f"Closes #{inp.issue_number}. {issue_marker(inp.issue_number)}", "",
-                f"**{update.slug}** {old_version} -> **{new_version}** ({bump.value} bump; the "
-                f"request said {update.kind.value}).", "", "## Change", update.change, "",
-                "## Public API",
-                *[f"- added {m.kind} `{m.name}`" for m in compat.added],
-                *[f"- removed {m.kind} `{m.name}`" for m in compat.removed],
-                *[f"- changed `{a.name}`: `{a.signature}` -> `{b.signature}`"
-                  for a, b in compat.changed],
-                *([] if compat.added or compat.removed or compat.changed else ["- unchanged"]),
-                "", "## Tests", report.summary, ""]
-        if compat.breaking:
-            plan = files[f"{root}MIGRATION.md"].split("\n---\n")[0]
-            body += ["## Migration plan (breaking change)", "", plan]
+        body = self._pull_request_body(inp, update, files, old_version, new_version, bump,
+                                       compat, report)
         pull = await workflow.execute_activity(
             open_pull_request,
-            OpenPullRequest(repo=inp.repo, head=branch, base="main", body="\n".join(body),
+            OpenPullRequest(repo=inp.repo, head=branch, base="main", body=body,
                             title=f"Update {update.slug} to {new_version}"),
             start_to_close_timeout=GITHUB_STEP_TIMEOUT,
             heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
@@ -352,25 +440,91 @@ class IntegrationUpdateWorkflow:
             heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
         return pull.number, self._progress.head_sha, branch
 
+    def _pull_request_body(self, inp: UpdateInput, update: UpdateRequest,
+                           files: dict[str, str], old_version: str, new_version: str,
+                           bump: Bump, compat: CompatReport, report: TestReport) -> str:
+        root = f"integrations/{update.slug}/"
+        body = [f"Closes #{inp.issue_number}. {issue_marker(inp.issue_number)}", "",
+                f"**{update.slug}** {old_version} -> **{new_version}** ({bump.value} bump; the "
+                f"request said {update.kind.value}).", "",
+                "Written by " + ("Claude" if self._progress.backend == Backend.CLAUDE else
+                                 "the offline generator (no AI model was used)")
+                + f"; {self._progress.usage.total_tokens} tokens, "
+                  f"${self._progress.usage.cost_usd:.4f}.", "",
+                "## Change", update.change, "",
+                "## Public API",
+                *[f"- added {m.kind} `{m.name}`" for m in compat.added],
+                *[f"- removed {m.kind} `{m.name}`" for m in compat.removed],
+                *[f"- changed `{a.name}`: `{a.signature}` -> `{b.signature}`"
+                  for a, b in compat.changed],
+                *([] if compat.added or compat.removed or compat.changed else ["- unchanged"]),
+                "", "## Tests", report.summary, ""]
+        if compat.breaking:
+            plan = files[f"{root}MIGRATION.md"].split("\n---\n")[0]
+            body += ["## Migration plan (breaking change)", "", plan]
+        return "\n".join(body)
+
     async def _review(self, inp: UpdateInput, pr_number: int, head_sha: str, branch: str,
                       breaking: bool) -> ReviewOutcome:
         """The review of the PR's head, as a child; when the webhook already started that
         review (same id), its outcome is awaited instead of reviewing twice."""
         review_id = review_workflow_id(inp.repo, pr_number, head_sha)
         try:
-            return await workflow.execute_child_workflow(
+            outcome = await workflow.execute_child_workflow(
                 CodeReviewWorkflow.run,
                 ReviewRun(repo=inp.repo, pr_number=pr_number, head_ref=branch,
                           head_sha=head_sha, requested_by=inp.requested_by,
                           options=ReviewOptions(coverage_gate=inp.coverage_gate,
-                                                reviewers=inp.reviewers, breaking=breaking)),
+                                                reviewers=inp.reviewers, breaking=breaking,
+                                                usage_key=workflow.info().workflow_id)),
                 id=review_id)
         except WorkflowAlreadyStartedError:
-            return await workflow.execute_activity(
+            outcome = await workflow.execute_activity(
                 await_review, review_id, start_to_close_timeout=SANDBOX_TIMEOUT * 2,
                 heartbeat_timeout=timedelta(seconds=10), retry_policy=DEFAULT_RETRY)
+        self._progress.usage = self._progress.usage + outcome.usage
+        return outcome
 
-    async def _wait_for_approval(self, reasons: list[str]) -> str:
+    async def _open_revert(self, inp: UpdateInput, slug: str, pr_number: int, merged_sha: str,
+                           old_files: dict[str, str], files: dict[str, str], old_version: str,
+                           new_version: str) -> None:
+        """The compensation of the merge: a pull request putting ``old_version`` back."""
+        why = self._progress.error or "a step after the merge failed"
+        pull = await open_revert_pull_request(
+            repo=inp.repo, slug=slug, merged_sha=merged_sha, restore=old_files,
+            remove=[p for p in files if p not in old_files],
+            title=f"Revert {slug} to {old_version} (#{pr_number})",
+            body=(f"For issue #{inp.issue_number}. #{pr_number} ({slug} {new_version}) was "
+                  f"merged as {merged_sha[:7]}, then the update failed: {why[:2000]}\n\n"
+                  f"Merging this puts `integrations/{slug}/` back to {old_version}. Close it "
+                  "instead to keep the new version and fix forward."))
+        self._revert_note = (f"Revert pull request #{pull.number} opened to put {old_version} "
+                             "back: merge it, or close it to keep the new version.")
+
+    async def _commit_answer(
+        self, inp: UpdateInput, update: UpdateRequest, pr_number: int, branch: str,
+        old_files: dict[str, str], files: dict[str, str], old_version: str, new_version: str,
+        bump: Bump, compat: CompatReport, report: TestReport, reviewer: str,
+    ) -> str:
+        """Commit the regenerated files on the PR's branch and refresh its description."""
+        self._progress.current_step = "pull_request"
+        commit = await workflow.execute_activity(
+            commit_files,
+            CommitFiles(repo=inp.repo, branch=branch, files=files,
+                        delete=sorted(p for p in old_files if p not in files),
+                        message=f"Address review by {reviewer} ({new_version})"),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        await workflow.execute_activity(
+            update_pull_request_body,
+            PullBody(repo=inp.repo, number=pr_number, body=self._pull_request_body(
+                inp, update, files, old_version, new_version, bump, compat, report)),
+            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        self._progress.head_sha = commit.sha
+        return commit.sha
+
+    async def _wait_for_decision(self, reasons: list[str]) -> ApprovalDecision | ChangeRequest:
         self._progress.current_step = "approval"
         self._progress.waiting_for_approval = True
         await self._comment("update-approval", "A human review is required before merging: "
@@ -387,11 +541,8 @@ class IntegrationUpdateWorkflow:
         finally:
             self._progress.waiting_for_approval = False
         if self._approval is None:
-            change = self._changes[0]
-            raise UpdateFailed(f"changes requested by {change.reviewer}: the pull request was "
-                               "closed; edit the issue with the change and comment /retry",
-                               type="ChangesRequested", non_retryable=True)
-        return self._approval.reviewer
+            return self._changes.pop(0)
+        return self._approval
 
     async def _deploy(self, inp: UpdateInput, slug: str, files: dict[str, str],
                       version: str, commit_sha: str) -> str:

@@ -29,7 +29,8 @@ from models.settings import get_settings
 from models.usage_tables import BudgetCheck
 
 
-def _call_key() -> str:
+def call_key() -> str:
+    """The usage rows' key of this attempt: workflow, run, activity and attempt."""
     info = activity.info()
     return f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}/{info.attempt}"
 
@@ -38,21 +39,21 @@ def _call_key() -> str:
 def claude_analyze(inp: AnalyzeInput) -> AnalyzeResult:
     """Request -> technical spec, by Claude."""
     with heartbeating("waiting for Claude's analysis"):
-        return ClaudeBackend().analyze(inp, call_key=_call_key())
+        return ClaudeBackend().analyze(inp, call_key=call_key())
 
 
 @activity.defn
 def claude_generate(inp: GenerateInput) -> GeneratedCode:
     """Request + spec + findings -> the integration's files, by Claude."""
     with heartbeating("waiting for Claude's code"):
-        return ClaudeBackend().generate(inp, call_key=_call_key())
+        return ClaudeBackend().generate(inp, call_key=call_key())
 
 
 @activity.defn
 def claude_review(inp: ReviewInput) -> ReviewResult:
     """Files + automated findings -> review comments, by Claude."""
     with heartbeating("waiting for Claude's review"):
-        return ClaudeBackend().review(inp, call_key=_call_key())
+        return ClaudeBackend().review(inp, call_key=call_key())
 
 
 @activity.defn

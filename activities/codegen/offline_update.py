@@ -66,7 +66,8 @@ def generate_update(inp: UpdateGenerateInput) -> UpdateGenerated:
     spec = analyze(AnalyzeInput(request=request, integration_key="update")).spec
     code = generate(GenerateInput(
         request=request, spec=spec, version=inp.version, findings=inp.findings,
-        reviewer_comments=[f"update ({inp.update.kind.value}): {inp.update.change}"],
+        reviewer_comments=[f"update ({inp.update.kind.value}): {inp.update.change}",
+                           *inp.reviewer_comments],
         previous_files=inp.previous_files, integration_key="update", attempt=inp.attempt))
     new_pairs = renames(inp.update.change)
     pairs = [*inp.renames, *new_pairs]
