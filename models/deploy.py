@@ -74,7 +74,7 @@ class DeployInput(BaseModel):
     runtime: Runtime = Runtime.AUTO
     flags: FeatureFlags | None = None  # None: the environment's flags (models/flags.py)
     traffic_approved: bool = False  # pre-approval where flags.traffic_approval is on
-    tuning: DeployTuning = Field(default_factory=DeployTuning)
+    tuning: DeployTuning | None = None  # None: the environment's (CCB_DEPLOY_TUNING)
     start_monitor: bool = True  # leave the integration's health monitor running afterwards
     actor: str = "ccb-bot"
     reason: str = ""
@@ -248,6 +248,7 @@ class LivePlan(BaseModel):
     health_interval_s: float = 30.0
     state: str = ""
     runtime: Runtime = Runtime.DOCKER
+    tuning: DeployTuning = Field(default_factory=DeployTuning)  # the environment's
 
 
 class DeployResult(BaseModel):

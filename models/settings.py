@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,10 @@ class Settings(BaseSettings):
     # defaults, e.g. '{"production": {"auto_deployment": true}}'.
     proxy_ports: dict[str, int] = Field(default_factory=dict)
     feature_flags: dict[str, dict[str, bool]] = Field(default_factory=dict)
+    # How deployments move per environment, overriding DeployTuning's defaults (10/50/100 %,
+    # 5 s pauses, a 30 s window), e.g. '{"development": {"window_s": 5, "step_pause_s": 1}}'.
+    # A deployment that names its own tuning (the CLI, a rollback) keeps it.
+    deploy_tuning: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     # Fault injection for crash tests: "point=seconds,point=seconds" pauses at named points.
     fault_pause: str = ""

@@ -70,9 +70,10 @@ def world_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[W
 def deploying_world_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """The forge world with blue-green deployment on: a short data dir (HAProxy's socket),
     the proxy on a free port, and afterwards every proxy and container removed."""
-    from tests.deploy_helpers import deploy_environment
+    from tests.deploy_helpers import deploy_environment, quick_environment_tuning
 
     monkeypatch.setenv("ACME_WEATHER_API_KEY", "test-placeholder-key")
+    monkeypatch.setenv("CCB_DEPLOY_TUNING", quick_environment_tuning())
     with deploy_environment(monkeypatch) as data, _forge_world(data, monkeypatch) as world:
         yield world
 

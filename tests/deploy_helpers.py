@@ -85,12 +85,20 @@ def register(registry: Registry, slug: str, gates: tuple[str, ...] = ("tests", "
                            payload={"approved_by": "alice", "source": "test"})
 
 
+QUICK_TUNING: dict[str, Any] = {"steps": [10, 50, 100], "step_pause_s": 1.0, "window_s": 2.0,
+                                "drain_timeout_s": 10.0, "health_timeout_s": 30.0,
+                                "probe_interval_s": 0.25, "memory_mb": 128, "cpus": 0.5}
+
+
 def quick_tuning(**changes: Any) -> DeployTuning:
     """Steps and windows short enough for tests (the defaults follow kamal/Argo: minutes)."""
-    values: dict[str, Any] = {"steps": [10, 50, 100], "step_pause_s": 1.0, "window_s": 2.0,
-                              "drain_timeout_s": 10.0, "health_timeout_s": 30.0,
-                              "probe_interval_s": 0.25, "memory_mb": 128, "cpus": 0.5}
-    return DeployTuning(**{**values, **changes})
+    return DeployTuning(**{**QUICK_TUNING, **changes})
+
+
+def quick_environment_tuning() -> str:
+    """``CCB_DEPLOY_TUNING`` giving development the quick tuning (workflows that deploy as a
+    child, e.g. creation and update, use the environment's)."""
+    return json.dumps({"development": QUICK_TUNING})
 
 
 def stop_load(load: Any) -> dict[str, Any]:

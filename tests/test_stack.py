@@ -21,7 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from models.settings import get_settings
 from tests.conftest import REPO_ROOT
-from tests.deploy_helpers import cleanup
+from tests.deploy_helpers import cleanup, quick_environment_tuning
 from tests.visibility import listed as visible
 
 CCB = str(Path(sys.executable).parent / "ccb")
@@ -66,6 +66,7 @@ async def test_run_command_then_restart_keeps_completed_workflows(tmp_path: Path
     data = Path(tempfile.mkdtemp(prefix="ccb-up-", dir="/tmp"))
     env = _stack_env(data)
     env["CCB_PROXY_PORTS"] = json.dumps({"development": _free_port()})
+    env["CCB_DEPLOY_TUNING"] = quick_environment_tuning()  # the window need not last 30 s
     try:
         await _run_then_restart(tmp_path, data, env)
     finally:

@@ -9,8 +9,9 @@ it has happened.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
@@ -29,12 +30,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.codegen.select import select_backend
     from activities.flags import read_feature_flags
-    from activities.github_git import commit_files, create_branch, delete_branch
+    from activities.github_git import commit_files, delete_branch
     from activities.github_issues import close_issue
     from activities.github_pulls import (
-        close_pull_request,
         merge_pull_request,
-        open_pull_request,
         post_review,
         request_reviewers,
     )
@@ -50,10 +49,9 @@ with workflow.unsafe.imports_passed_through():
         GeneratedCode,
         GenerateInput,
         ReviewInput,
-        ReviewResult,
+        TokenUsage,
     )
     from models.creation import (
-        ApprovalAnswer,
         ApprovalDecision,
         ChangeRequest,
         CreationInput,
@@ -66,13 +64,10 @@ with workflow.unsafe.imports_passed_through():
     from models.github import (
         CloseIssue,
         CommitFiles,
-        CreateBranch,
         DeleteBranch,
         InlineComment,
         MergePull,
-        OpenPullRequest,
         PostReview,
-        PullQuery,
         RequestReviewers,
     )
     from models.intake import IntakeInput, RecordRequested
@@ -85,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
     from models.temporal_setup import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.usage_tables import BudgetCheck
     from models.verify import CheckRequest, TestReport, TestRequest
+    from workflows.approval import AwaitsHumanDecision
     from workflows.creation_steps import fresh_steps
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
@@ -100,11 +96,20 @@ with workflow.unsafe.imports_passed_through():
         SANDBOX_HEARTBEAT,
         SANDBOX_TIMEOUT,
     )
+    from workflows.pull_requests import open_bot_pull_request
     from workflows.revert import open_revert_pull_request
     from workflows.review import CodeReviewWorkflow
     from workflows.saga import Saga
 
+class HasUsage(Protocol):
+    """A step's result that carries its token usage (analysis, code, review)."""
+
+    usage: TokenUsage
+
+
 S = IntegrationState
+A = TypeVar("A")
+U = TypeVar("U", bound=HasUsage)
 BOT = "ccb-bot"
 FIRST_VERSION = "0.1.0"
 REVIEW_CHILD_PATCH = "review-by-code-review-workflow"  # earlier runs reviewed in place
@@ -116,12 +121,10 @@ class RequestFailed(ApplicationError):
 
 
 @workflow.defn(name="IntegrationCreationWorkflow")
-class IntegrationCreationWorkflow:
+class IntegrationCreationWorkflow(AwaitsHumanDecision):
     def __init__(self) -> None:
         self._progress = Progress(workflow_id="", steps=fresh_steps())
-        self._approval: ApprovalDecision | None = None
-        self._changes: list[ChangeRequest] = []
-        self._change_sources: set[str] = set()
+        self._init_decisions()  # progress query, approve update, request_changes signal
         self._saga = Saga()
         self._input: CreationInput | None = None
         self._request: IntegrationRequest | None = None
@@ -130,36 +133,6 @@ class IntegrationCreationWorkflow:
         self._events = 0
         self._test_report: TestReport | None = None
         self._revert_note = ""
-
-    # -- messages -------------------------------------------------------------------------
-
-    @workflow.query(name="progress")
-    def progress(self) -> Progress:
-        return self._progress
-
-    @workflow.update(name="approve")
-    async def approve(self, decision: ApprovalDecision) -> ApprovalAnswer:
-        self._approval = decision
-        return ApprovalAnswer(accepted=True, message=(
-            f"approved by {decision.reviewer}; merging pull request #{self._progress.pr_number}"))
-
-    @approve.validator
-    def _validate_approve(self, decision: ApprovalDecision) -> None:
-        if not self._progress.waiting_for_approval:
-            step = self._progress.current_step or "starting"
-            raise ValueError(f"not waiting for approval: the request is at step '{step}' "
-                             f"(state {self._progress.state})")
-        if not decision.reviewer:
-            raise ValueError("an approval must name the reviewer")
-
-    @workflow.signal(name="request_changes")
-    def request_changes(self, change: ChangeRequest) -> None:
-        # A redelivered review or comment names the same source: take it once.
-        if ":" in change.source:
-            if change.source in self._change_sources:
-                return
-            self._change_sources.add(change.source)
-        self._changes.append(change)
 
     # -- platform concerns ------------------------------------------------------------------
 
@@ -348,31 +321,25 @@ class IntegrationCreationWorkflow:
         await self._done("deploy", self._progress.deployment + note)
 
     async def _analyze(self, backend: Backend, request: IntegrationRequest) -> TechnicalSpec:
-        key = workflow.info().workflow_id
-        inp = AnalyzeInput(request=request, integration_key=key)
-        if backend == Backend.CLAUDE:
-            await self._check_budget()
-            result = await workflow.execute_activity(
-                claude_analyze, inp, start_to_close_timeout=AI_STEP_TIMEOUT,
-                heartbeat_timeout=AI_STEP_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
-        else:
-            result = await workflow.execute_activity(
-                offline_analyze, inp, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-                retry_policy=DEFAULT_RETRY)
-        self._progress.usage = self._progress.usage + result.usage
+        inp = AnalyzeInput(request=request, integration_key=workflow.info().workflow_id)
+        result = await self._by_backend(backend, claude_analyze, offline_analyze, inp)
         return result.spec
 
     async def _generate(self, backend: Backend, inp: GenerateInput) -> GeneratedCode:
+        return await self._by_backend(backend, claude_generate, offline_generate, inp)
+
+    async def _by_backend(self, backend: Backend, by_claude: Callable[[A], U],
+                          offline: Callable[[A], U], arg: A) -> U:
+        """One step by Claude (budget checked first, its long timeouts and heartbeat) or by
+        the offline generator; its token usage is added to the request's."""
         if backend == Backend.CLAUDE:
             await self._check_budget()
-            result = await workflow.execute_activity(
-                claude_generate, inp, start_to_close_timeout=AI_STEP_TIMEOUT,
-                heartbeat_timeout=AI_STEP_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
+            result: U = await workflow.execute_activity(
+                by_claude, arg, start_to_close_timeout=AI_STEP_TIMEOUT,
+                heartbeat_timeout=AI_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
         else:
             result = await workflow.execute_activity(
-                offline_generate, inp, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                offline, arg, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
                 retry_policy=DEFAULT_RETRY)
         self._progress.usage = self._progress.usage + result.usage
         return result
@@ -446,35 +413,14 @@ class IntegrationCreationWorkflow:
                                  spec: TechnicalSpec, backend: Backend, branch: str,
                                  files: dict[str, str]) -> None:
         await self._start("pull_request")
-        await workflow.execute_activity(
-            create_branch, CreateBranch(repo=inp.repo, branch=branch, from_ref="main"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
         self._progress.branch = branch
-        self._saga.add("delete branch", lambda: workflow.execute_activity(
-            delete_branch, DeleteBranch(repo=inp.repo, branch=branch),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
-        commit = await workflow.execute_activity(
-            commit_files,
-            CommitFiles(repo=inp.repo, branch=branch, files=files,
-                        message=f"Add {request.service_name} integration ({backend.value})"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
-        self._progress.head_sha = commit.sha
-        body = self._pull_request_body(inp, request, spec, backend)
-        pull = await workflow.execute_activity(
-            open_pull_request,
-            OpenPullRequest(repo=inp.repo, head=branch, base="main", body=body,
-                            title=f"Add {request.service_name} integration"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        pull = await open_bot_pull_request(
+            self._saga, repo=inp.repo, branch=branch, files=files, delete=[],
+            message=f"Add {request.service_name} integration ({backend.value})",
+            title=f"Add {request.service_name} integration",
+            body=self._pull_request_body(inp, request, spec, backend))
         self._progress.pr_number, self._progress.pr_url = pull.number, pull.url
-        self._progress.head_sha = pull.head_sha or commit.sha
-        self._saga.add("close pull request", lambda: workflow.execute_activity(
-            close_pull_request, PullQuery(repo=inp.repo, number=pull.number),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
+        self._progress.head_sha = pull.head_sha
         await self._done("pull_request", f"#{pull.number}")
 
     def _pull_request_body(self, inp: CreationInput, request: IntegrationRequest,
@@ -506,17 +452,7 @@ class IntegrationCreationWorkflow:
         # Runs started before the patch reviewed here, by hand (kept so they replay).
         inp = ReviewInput(request=request, files=files, findings=self._progress.findings,
                           integration_key=workflow.info().workflow_id)
-        if backend == Backend.CLAUDE:
-            await self._check_budget()
-            review: ReviewResult = await workflow.execute_activity(
-                claude_review, inp, start_to_close_timeout=AI_STEP_TIMEOUT,
-                heartbeat_timeout=AI_STEP_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
-        else:
-            review = await workflow.execute_activity(
-                offline_review, inp, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-                retry_policy=DEFAULT_RETRY)
-        self._progress.usage = self._progress.usage + review.usage
+        review = await self._by_backend(backend, claude_review, offline_review, inp)
         await workflow.execute_activity(
             post_review,
             PostReview(repo=self._input.repo, number=self._progress.pr_number or 0,

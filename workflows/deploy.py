@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         DeploymentUpdate,
         DeployProgress,
         DeployResult,
+        DeployTuning,
         HealthWait,
         Instance,
         LivePlan,
@@ -127,6 +128,7 @@ class DeployWorkflow:
             raise ApplicationError(reason_of(exc), type="DeploymentRefused",
                                    non_retryable=True) from None
         self._plan = plan
+        self._tuning: DeployTuning = inp.tuning or plan.tuning
         self._result = DeployResult(
             slug=inp.slug, version=inp.version, environment=inp.environment,
             status=DeploymentStatus.PENDING, color=plan.new_color, image=inp.image_tag,
@@ -163,7 +165,7 @@ class DeployWorkflow:
         return await self._finish(inp, plan)
 
     async def _deploy(self, inp: DeployInput, plan: LivePlan) -> None:
-        t, tuning = self._target, inp.tuning
+        t, tuning = self._target, self._tuning
         await self._record(DeploymentStatus.BUILDING)
         self._progress = DeployProgress(step="build", color=plan.new_color)
         image = inp.image
@@ -225,7 +227,7 @@ class DeployWorkflow:
 
     async def _watch(self, inst: Instance, seconds: float) -> None:
         await self._act(watch_version, WatchRequest(
-            target=self._target, instance=inst, seconds=seconds, tuning=self._inp.tuning),
+            target=self._target, instance=inst, seconds=seconds, tuning=self._tuning),
             limit=_plus(seconds))
 
     async def _finish(self, inp: DeployInput, plan: LivePlan) -> DeployResult:
@@ -238,8 +240,8 @@ class DeployWorkflow:
         if plan.live_color is not None:
             await self._act(retire_color, RetireRequest(
                 target=self._target, color=plan.live_color,
-                drain_timeout_s=inp.tuning.drain_timeout_s),
-                limit=_plus(inp.tuning.drain_timeout_s))
+                drain_timeout_s=self._tuning.drain_timeout_s),
+                limit=_plus(self._tuning.drain_timeout_s))
         if inp.kind == DeployKind.DEPLOY:
             await self._act(record_version, VersionCommand(
                 slug=inp.slug, version=inp.version, commit_sha=inp.commit_sha,
@@ -282,8 +284,8 @@ class DeployWorkflow:
         try:
             await self._act(rollback_traffic, RollbackTraffic(
                 target=self._target, new_color=plan.new_color, live_color=plan.live_color,
-                drain_timeout_s=inp.tuning.drain_timeout_s),
-                limit=_plus(inp.tuning.drain_timeout_s))
+                drain_timeout_s=self._tuning.drain_timeout_s),
+                limit=_plus(self._tuning.drain_timeout_s))
         finally:
             await self._record(DeploymentStatus.ROLLED_BACK, reason=reason)
             if self._moved_to_deploying:

@@ -27,12 +27,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.codegen.select import select_backend
     from activities.compat import compare_public_api, migration_plan
     from activities.flags import read_feature_flags
-    from activities.github_git import commit_files, create_branch, delete_branch
+    from activities.github_git import commit_files, delete_branch
     from activities.github_issues import close_issue, upsert_bot_comment
     from activities.github_pulls import (
-        close_pull_request,
         merge_pull_request,
-        open_pull_request,
         update_pull_request_body,
     )
     from activities.github_review import read_repo_files
@@ -40,18 +38,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.update_steps import await_review, find_integration, parse_update_request
     from activities.verify import check_generated_code, run_generated_tests
     from models.codegen import Backend, Finding
-    from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
+    from models.creation import ApprovalDecision, ChangeRequest, Progress
     from models.deploy import DeployInput, deploy_workflow_id
     from models.events import EventType
     from models.github import (
         CloseIssue,
         CommitFiles,
-        CreateBranch,
         DeleteBranch,
         MergePull,
-        OpenPullRequest,
         PullBody,
-        PullQuery,
         UpsertComment,
     )
     from models.issue_form import ChangeKind, UpdateRequest
@@ -72,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.usage_tables import BudgetCheck
     from models.verify import CheckRequest, TestReport, TestRequest
+    from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
     from workflows.names import UPDATE_BRANCH_PREFIX, issue_marker, review_workflow_id
@@ -86,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
         SANDBOX_HEARTBEAT,
         SANDBOX_TIMEOUT,
     )
+    from workflows.pull_requests import open_bot_pull_request
     from workflows.revert import open_revert_pull_request
     from workflows.review import CodeReviewWorkflow
     from workflows.saga import Saga
@@ -106,40 +103,15 @@ class UpdateFailed(ApplicationError):
 
 
 @workflow.defn(name="IntegrationUpdateWorkflow")
-class IntegrationUpdateWorkflow:
+class IntegrationUpdateWorkflow(AwaitsHumanDecision):
     def __init__(self) -> None:
         self._progress = Progress(workflow_id="", state="ANALYZING")
-        self._approval: ApprovalDecision | None = None
-        self._changes: list[ChangeRequest] = []
+        self._init_decisions()  # progress query, approve update, request_changes signal
         self._saga = Saga()
         self._inp: UpdateInput | None = None
         self._events = 0
         self._remember: dict[str, object] = {}
         self._revert_note = ""
-
-    # -- messages (the same contract as the creation workflow) ---------------------------------
-
-    @workflow.query(name="progress")
-    def progress(self) -> Progress:
-        return self._progress
-
-    @workflow.update(name="approve")
-    async def approve(self, decision: ApprovalDecision) -> ApprovalAnswer:
-        self._approval = decision
-        return ApprovalAnswer(accepted=True, message=(
-            f"approved by {decision.reviewer}; merging pull request #{self._progress.pr_number}"))
-
-    @approve.validator
-    def _validate_approve(self, decision: ApprovalDecision) -> None:
-        if not self._progress.waiting_for_approval:
-            raise ValueError(f"not waiting for approval: the update is at step "
-                             f"'{self._progress.current_step or 'starting'}'")
-        if not decision.reviewer:
-            raise ValueError("an approval must name the reviewer")
-
-    @workflow.signal(name="request_changes")
-    def request_changes(self, change: ChangeRequest) -> None:
-        self._changes.append(change)
 
     # -- platform concerns ---------------------------------------------------------------------
 
@@ -408,36 +380,16 @@ class IntegrationUpdateWorkflow:
     ) -> tuple[int, str, str]:
         self._progress.current_step = "pull_request"
         branch = f"{UPDATE_BRANCH_PREFIX}{update.slug}"
-        await workflow.execute_activity(
-            create_branch, CreateBranch(repo=inp.repo, branch=branch, from_ref="main"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
         self._progress.branch = branch
-        self._saga.add("delete branch", lambda: workflow.execute_activity(
-            delete_branch, DeleteBranch(repo=inp.repo, branch=branch),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
-        commit = await workflow.execute_activity(
-            commit_files,
-            CommitFiles(repo=inp.repo, branch=branch, files=files,
-                        delete=sorted(p for p in old_files if p not in files),
-                        message=f"Update {update.slug} to {new_version} ({bump.value})"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
-        body = self._pull_request_body(inp, update, files, old_version, new_version, bump,
-                                       compat, report)
-        pull = await workflow.execute_activity(
-            open_pull_request,
-            OpenPullRequest(repo=inp.repo, head=branch, base="main", body=body,
-                            title=f"Update {update.slug} to {new_version}"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        pull = await open_bot_pull_request(
+            self._saga, repo=inp.repo, branch=branch, files=files,
+            delete=sorted(p for p in old_files if p not in files),
+            message=f"Update {update.slug} to {new_version} ({bump.value})",
+            title=f"Update {update.slug} to {new_version}",
+            body=self._pull_request_body(inp, update, files, old_version, new_version, bump,
+                                         compat, report))
         self._progress.pr_number, self._progress.pr_url = pull.number, pull.url
-        self._progress.head_sha = pull.head_sha or commit.sha
-        self._saga.add("close pull request", lambda: workflow.execute_activity(
-            close_pull_request, PullQuery(repo=inp.repo, number=pull.number),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
+        self._progress.head_sha = pull.head_sha
         return pull.number, self._progress.head_sha, branch
 
     def _pull_request_body(self, inp: UpdateInput, update: UpdateRequest,

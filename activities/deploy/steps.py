@@ -32,6 +32,7 @@ from models.deploy import (
     BuiltImage,
     DeployKind,
     DeploymentUpdate,
+    DeployTuning,
     GateReport,
     HealthWait,
     Instance,
@@ -133,7 +134,19 @@ def plan_deployment(request: PlanRequest) -> LivePlan:
         health_interval_s=float(health.get("interval_seconds") or 30.0),
         state=integration.state,
         runtime=instances.resolve(request.runtime, request.image),
+        tuning=environment_tuning(request.environment),
     )
+
+
+def environment_tuning(environment: str) -> DeployTuning:
+    """DeployTuning's defaults with ``CCB_DEPLOY_TUNING``'s overrides for ``environment``."""
+    overrides = get_settings().deploy_tuning.get(str(environment), {})
+    try:
+        return DeployTuning.model_validate(overrides)
+    except ValueError as exc:
+        raise refuse(f"CCB_DEPLOY_TUNING for {environment} is invalid ({exc}); fix the setting "
+                     "(fields of DeployTuning, e.g. window_s, step_pause_s, steps)",
+                     "InvalidSetting") from exc
 
 
 @activity.defn
