@@ -27,6 +27,7 @@ async def record() -> None:
     from models.temporal_setup import INTEGRATION_SLUG, INTEGRATION_STATE
     from tests.conftest import running_worker
     from tests.creation_recording import record_creation_histories
+    from tests.update_recording import record_update_histories
     from workflows.intake import IntegrationIntakeWorkflow
 
     out = ROOT / "tests" / "histories"
@@ -60,6 +61,9 @@ async def record() -> None:
             # The creation workflow, each case against its own local forge.
             data = Path(os.environ["CCB_DATA_DIR"]) / "creation"
             counts = await record_creation_histories(env.client, queue, data, out)
+            # The update workflow and the review it runs, on a forge of their own.
+            counts |= await record_update_histories(
+                env.client, queue, Path(os.environ["CCB_DATA_DIR"]) / "update", out)
             for name, events in counts.items():
                 print(f"recorded {name}: {events} events")
     finally:

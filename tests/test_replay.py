@@ -15,7 +15,9 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_histories_are_kept() -> None:
-    assert {p.stem for p in HISTORIES} >= {"intake_accepted", "intake_refused"}
+    assert {p.stem for p in HISTORIES} >= {
+        "intake_accepted", "intake_refused", "creation_happy_path", "creation_happy_path_v2",
+        "update_feature", "review_of_update_feature"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

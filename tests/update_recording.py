@@ -1,0 +1,61 @@
+"""The update and review workflows' recorded runs (for tests/histories): an update adding an
+endpoint, merged without a human, and the ``CodeReviewWorkflow`` it ran as a child. Used by
+scripts/record_histories.py; recorded after the update's patches (``update-by-claude``,
+``update-regenerates-on-changes``, ``update-revert-pull-request``) and the review's
+(``code-review-by-model``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from temporalio.client import Client
+
+from activities.github_client import reset_github_client
+from forge.testing import running_forge
+from models.registry import open_registry
+from models.settings import get_settings
+from models.update import UpdateInput, UpdateResult
+from tests.creation_helpers import GITHUB_ENV, World
+from tests.update_helpers import SLUG, new_update_issue, seed_integration, update_body
+
+NAMES = ("update_feature", "review_of_update_feature")
+
+
+async def record_update_histories(client: Client, task_queue: str, data_dir: Path,
+                                  out: Path) -> dict[str, int]:
+    """Seed acme-weather 0.1.0 on a fresh forge, run one feature update to its merge, write
+    the update's history and its review child's. Returns name -> number of events."""
+    with running_forge(data_dir / "forge") as forge:
+        for var in GITHUB_ENV:
+            os.environ.pop(var, None)
+        os.environ.update(
+            CCB_DATA_DIR=str(data_dir), CCB_GITHUB_API_URL=forge.api_url,
+            CCB_GITHUB_REPO=forge.full_name,
+            CCB_FEATURE_FLAGS=json.dumps({"development": {"auto_deployment": False}}))
+        get_settings.cache_clear()
+        reset_github_client()
+        world = World(forge=forge, data_dir=data_dir)
+        seed_integration(world, open_registry(get_settings().registry_url))
+        body = update_body(SLUG, "feature", "Add hourly forecasts.",
+                           "GET /forecast/{city}/hourly - the hourly forecast")
+        issue = new_update_issue(world, body)
+        handle = await client.start_workflow(
+            "IntegrationUpdateWorkflow",
+            UpdateInput(repo=forge.full_name, issue_number=issue, requested_by="alice",
+                        body=body),
+            id="record-update_feature", task_queue=task_queue, result_type=UpdateResult)
+        result = await handle.result()
+        assert result.outcome == "merged", result
+        history = await handle.fetch_history()
+        [review_id] = [e.child_workflow_execution_started_event_attributes
+                       .workflow_execution.workflow_id for e in history.events
+                       if e.HasField("child_workflow_execution_started_event_attributes")]
+        review = await client.get_workflow_handle(review_id).fetch_history()
+        reset_github_client()
+    counts = {}
+    for name, recorded in zip(NAMES, (history, review), strict=True):
+        (out / f"{name}.json").write_text(recorded.to_json())
+        counts[name] = len(recorded.events)
+    return counts
