@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.codegen.claude_activities import (
@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.intake import record_requested, validate_request
     from activities.lifecycle import record_event, record_version, transition_state
     from activities.progress_comment import publish_progress
-    from activities.update_steps import await_review
     from activities.verify import check_generated_code, run_generated_tests
     from models.codegen import (
         AnalyzeInput,
@@ -84,7 +83,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.creation_steps import fresh_steps
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
-    from workflows.names import issue_marker, review_workflow_id
+    from workflows.names import issue_marker
     from workflows.policies import (
         AI_STEP_HEARTBEAT,
         AI_STEP_TIMEOUT,
@@ -98,7 +97,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.pull_requests import open_bot_pull_request
     from workflows.revert import open_revert_pull_request
-    from workflows.review import CodeReviewWorkflow
+    from workflows.review import review_as_child
     from workflows.saga import Saga
 
 class HasUsage(Protocol):
@@ -494,8 +493,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
         inp, head = self._input, self._progress.head_sha
         if backend == Backend.CLAUDE:
             await self._check_budget()
-        review_id = review_workflow_id(inp.repo, self._progress.pr_number or 0, head)
-        run = ReviewRun(
+        outcome = await review_as_child(ReviewRun(
             repo=inp.repo, pr_number=self._progress.pr_number or 0,
             head_ref=f"integration/{request.slug}", head_sha=head, requested_by=BOT,
             options=ReviewOptions(
@@ -503,14 +501,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
                 coverage_gate=self._test_report.coverage_gate,
                 usage_key=workflow.info().workflow_id,
                 checked=CheckedHead(sha=head, slug=request.slug, report=self._test_report,
-                                    findings=self._progress.findings)))
-        try:
-            outcome = await workflow.execute_child_workflow(
-                CodeReviewWorkflow.run, run, id=review_id)
-        except WorkflowAlreadyStartedError:
-            outcome = await workflow.execute_activity(
-                await_review, review_id, start_to_close_timeout=SANDBOX_TIMEOUT * 2,
-                heartbeat_timeout=timedelta(seconds=10), retry_policy=DEFAULT_RETRY)
+                                    findings=self._progress.findings))))
         self._progress.usage = self._progress.usage + outcome.usage
         await self._note("review", f"review of {head[:7]} {outcome.status} "
                                    f"({outcome.reviewed_by or 'no code review'})")

@@ -13,8 +13,10 @@ whose head moved ends ``superseded`` having posted nothing.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -30,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
         decide_human_review,
         integration_slugs,
     )
-    from activities.update_steps import find_integration
+    from activities.update_steps import await_review, find_integration
     from activities.verify import check_generated_code, run_generated_tests
     from models.codegen import Backend, Finding, ReviewInput, ReviewResult, TokenUsage
     from models.github import CommitStatus, PullFile, PullQuery, RequestReviewers
@@ -47,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.update import IntegrationLookup, RepoFilesQuery
     from models.verify import CheckRequest, TestReport, TestRequest
-    from workflows.names import INTEGRATIONS_DIR
+    from workflows.names import INTEGRATIONS_DIR, review_workflow_id
     from workflows.policies import (
         AI_STEP_HEARTBEAT,
         AI_STEP_TIMEOUT,
@@ -94,13 +96,12 @@ def inline_comments(findings: list[Finding], changed: list[PullFile]) -> list[Ke
     return comments[:MAX_INLINE_COMMENTS]
 
 
-def model_comments(review: ReviewResult, changed: list[PullFile]) -> list[KeyedComment]:
-    """The reviewer's own inline comments that sit on added lines, one per line and reviewer
-    (the key), so a later push's review never repeats a remark on the same line."""
+def claude_comments(review: ReviewResult, changed: list[PullFile]) -> list[KeyedComment]:
+    """Claude's own inline comments that sit on added lines, keyed one per line, so a later
+    push's review never repeats a remark on the same line."""
     where = {f.filename: added_lines(f.patch) for f in changed}
-    label = "Claude" if review.backend == Backend.CLAUDE else "rule-based review"
-    return [KeyedComment(path=c.path, line=c.line, rule=f"{review.backend.value}-review",
-                         body=f"**{label}**: {c.body}")
+    return [KeyedComment(path=c.path, line=c.line, rule="claude-review",
+                         body=f"**Claude**: {c.body}")
             for c in review.comments if c.line in where.get(c.path, set())]
 
 
@@ -112,6 +113,21 @@ def stored_request(lookup: IntegrationLookup) -> IntegrationRequest | None:
         return IntegrationRequest.model_validate(lookup.request)
     except ValidationError:
         return None
+
+
+async def review_as_child(run: ReviewRun) -> ReviewOutcome:
+    """``run`` reviewed by a child ``CodeReviewWorkflow`` (one id per PR head); when another
+    caller (the webhook) already started that review, its outcome is awaited instead of
+    reviewing twice. For the creation and update workflows."""
+    review_id = review_workflow_id(run.repo, run.pr_number, run.head_sha)
+    try:
+        outcome: ReviewOutcome = await workflow.execute_child_workflow(
+            CodeReviewWorkflow.run, run, id=review_id)
+    except WorkflowAlreadyStartedError:
+        outcome = await workflow.execute_activity(
+            await_review, review_id, start_to_close_timeout=SANDBOX_TIMEOUT * 2,
+            heartbeat_timeout=timedelta(seconds=10), retry_policy=DEFAULT_RETRY)
+    return outcome
 
 
 @workflow.defn(name="CodeReviewWorkflow")
@@ -208,13 +224,9 @@ class CodeReviewWorkflow:
         self._stage = "posting the review"
         comments = inline_comments(findings, changed)
         if reviews and reviews[0].backend == Backend.CLAUDE:
-            comments += [c for r in reviews for c in model_comments(r, changed)]
+            comments += [c for r in reviews for c in claude_comments(r, changed)]
             comments = comments[:MAX_INLINE_COMMENTS]
-        body = self._summary(inp, report, findings, decision, reviews)
-        if reused:
-            body = body.replace(
-                "- Tests: ", f"- Tests (the caller's sandbox run of these files at "
-                             f"{inp.head_sha[:7]}, not repeated): ", 1)
+        body = self._summary(inp, report, findings, decision, reviews, tests_reused=bool(reused))
         posted = await workflow.execute_activity(
             post_inline_review,
             InlineReviewCommand(repo=inp.repo, number=inp.pr_number, body=body,
@@ -232,9 +244,7 @@ class CodeReviewWorkflow:
         await self._status(inp, "success" if ok else "failure",
                            self._status_text(report, errors, decision))
         self._stage = "completed"
-        usage = TokenUsage()
-        for review in reviews:
-            usage = usage + review.usage
+        usage = sum((r.usage for r in reviews), TokenUsage())
         return ReviewOutcome(status="completed", head_sha=inp.head_sha, gate_passed=ok,
                              coverage_percent=report.coverage_percent, human_review=decision,
                              inline_comments=posted.posted_comments, summary=body,
@@ -310,10 +320,13 @@ class CodeReviewWorkflow:
 
     @staticmethod
     def _summary(inp: ReviewRun, report: TestReport, findings: list[Finding],
-                 decision: HumanReviewDecision, reviews: list[ReviewResult]) -> str:
+                 decision: HumanReviewDecision, reviews: list[ReviewResult],
+                 tests_reused: bool) -> str:
         errors = [f for f in findings if f.severity == "error"]
+        tests = (f"Tests (the caller's sandbox run of these files at {inp.head_sha[:7]}, not "
+                 "repeated)" if tests_reused else "Tests")
         lines = [f"## Review of {inp.head_sha[:7]}", "",
-                 f"- Tests: {report.summary}",
+                 f"- {tests}: {report.summary}",
                  f"- Checks (lint, security, docs, error handling): {len(errors)} blocking, "
                  f"{len(findings) - len(errors)} warnings",
                  "- Human review: " + ("required: " + "; ".join(decision.reasons)

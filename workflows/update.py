@@ -18,7 +18,7 @@ from pathlib import PurePosixPath
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.codegen.claude_activities import check_token_budget
@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.github_review import read_repo_files
     from activities.lifecycle import record_event, record_version
-    from activities.update_steps import await_review, find_integration, parse_update_request
+    from activities.update_steps import find_integration, parse_update_request
     from activities.verify import check_generated_code, run_generated_tests
     from models.codegen import Backend, Finding
     from models.creation import ApprovalDecision, ChangeRequest, Progress
@@ -70,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
-    from workflows.names import UPDATE_BRANCH_PREFIX, issue_marker, review_workflow_id
+    from workflows.names import UPDATE_BRANCH_PREFIX, issue_marker
     from workflows.policies import (
         AI_STEP_HEARTBEAT,
         AI_STEP_TIMEOUT,
@@ -84,7 +84,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.pull_requests import open_bot_pull_request
     from workflows.revert import open_revert_pull_request
-    from workflows.review import CodeReviewWorkflow
+    from workflows.review import review_as_child
     from workflows.saga import Saga
 
 A = TypeVar("A")
@@ -270,12 +270,14 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
         comments = list(reviewer_comments or [])
         findings: list[Finding] = []
         root = f"integrations/{update.slug}/"
-        backend = Backend.OFFLINE
-        if workflow.patched(CLAUDE_UPDATE_PATCH):
-            backend = await workflow.execute_activity(
-                select_backend, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-                retry_policy=DEFAULT_RETRY)
-        self._progress.backend = backend
+        backend = self._progress.backend  # chosen by the first round, kept for answers
+        if backend is None:
+            backend = Backend.OFFLINE
+            if workflow.patched(CLAUDE_UPDATE_PATCH):
+                backend = await workflow.execute_activity(
+                    select_backend, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                    retry_policy=DEFAULT_RETRY)
+            self._progress.backend = backend
         previous = current or old_files
         for attempt in range(1, inp.max_fix_rounds + 1):
             self._progress.current_step = "generate"
@@ -420,20 +422,11 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                       breaking: bool) -> ReviewOutcome:
         """The review of the PR's head, as a child; when the webhook already started that
         review (same id), its outcome is awaited instead of reviewing twice."""
-        review_id = review_workflow_id(inp.repo, pr_number, head_sha)
-        try:
-            outcome = await workflow.execute_child_workflow(
-                CodeReviewWorkflow.run,
-                ReviewRun(repo=inp.repo, pr_number=pr_number, head_ref=branch,
-                          head_sha=head_sha, requested_by=inp.requested_by,
-                          options=ReviewOptions(coverage_gate=inp.coverage_gate,
-                                                reviewers=inp.reviewers, breaking=breaking,
-                                                usage_key=workflow.info().workflow_id)),
-                id=review_id)
-        except WorkflowAlreadyStartedError:
-            outcome = await workflow.execute_activity(
-                await_review, review_id, start_to_close_timeout=SANDBOX_TIMEOUT * 2,
-                heartbeat_timeout=timedelta(seconds=10), retry_policy=DEFAULT_RETRY)
+        outcome = await review_as_child(ReviewRun(
+            repo=inp.repo, pr_number=pr_number, head_ref=branch, head_sha=head_sha,
+            requested_by=inp.requested_by,
+            options=ReviewOptions(coverage_gate=inp.coverage_gate, reviewers=inp.reviewers,
+                                  breaking=breaking, usage_key=workflow.info().workflow_id)))
         self._progress.usage = self._progress.usage + outcome.usage
         return outcome
 
