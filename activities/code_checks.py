@@ -126,6 +126,7 @@ class FixLoopResult(BaseModel):
     rounds: int
     converged: bool
     errors_per_round: list[int]
+    stalled: bool = False  # a round gave the same files as the one before: no fix is coming
 
 
 def fix_loop(request: IntegrationRequest, spec: TechnicalSpec, *, integration_key: str,
@@ -136,7 +137,8 @@ def fix_loop(request: IntegrationRequest, spec: TechnicalSpec, *, integration_ke
     """generate -> check -> generate(findings) ... until no error is left or ``max_rounds``.
 
     Round 1 gets ``previous_files`` (e.g. the files of an earlier attempt) and no findings;
-    each later round gets the last round's files and blocking findings.
+    each later round gets the last round's files and blocking findings. A round whose files
+    equal the round before's ends the loop at once: the generator cannot fix what it wrote.
     """
     if max_rounds < 1:
         raise ValueError("max_rounds must be at least 1")
@@ -150,6 +152,9 @@ def fix_loop(request: IntegrationRequest, spec: TechnicalSpec, *, integration_ke
         code = generator(GenerateInput(
             request=request, spec=spec, version=version, findings=errors,
             previous_files=files, integration_key=integration_key, attempt=attempt))
+        if attempt > 1 and code.files == files:
+            return FixLoopResult(files=files, findings=errors, rounds=attempt - 1,
+                                 converged=False, errors_per_round=history, stalled=True)
         files = code.files
         errors = [f for f in check(files, request.slug) if f.severity == "error"]
         history.append(len(errors))

@@ -3,9 +3,10 @@
 The public API is: module-level functions and classes of the package (names without a leading
 underscore) with their signatures, the public methods of public classes, the manifest's
 capabilities and the HTTP operations of the service. A member removed or whose signature
-changed is breaking; a new member is an addition. Signatures compare parameter names, kinds
-and whether a parameter is optional, not defaults or annotations, so a new default timeout is
-not a breaking change.
+changed incompatibly is breaking; a new member, or a signature that only gains optional
+parameters (every old call still valid), is an addition. Signatures compare parameter names,
+kinds and whether a parameter is optional, not defaults or annotations, so a new default
+timeout is not a breaking change.
 """
 
 from __future__ import annotations
@@ -121,14 +122,57 @@ def _capabilities(text: str) -> list[ApiMember]:
     return [ApiMember(kind="capability", name=str(c)) for c in capabilities]
 
 
+def _parameters(signature: str) -> tuple[list[str], list[str], list[str]]:
+    """``(a, b=?, *, c=?, **kw)`` -> positional, keyword-only and ``*``/``**`` parts."""
+    inner = signature.strip()[1:-1]
+    parts = [p.strip() for p in inner.split(",") if p.strip()] if inner else []
+    positional: list[str] = []
+    keyword: list[str] = []
+    stars: list[str] = []
+    seen_star = False
+    for part in parts:
+        if part == "*" or (part.startswith("*") and not part.startswith("**")):
+            seen_star = True
+            if part != "*":
+                stars.append(part)
+        elif part.startswith("**"):
+            stars.append(part)
+        else:
+            (keyword if seen_star else positional).append(part)
+    return positional, keyword, stars
+
+
+def only_adds_optional_parameters(old: str, new: str) -> bool:
+    """Whether every call valid against ``old`` is valid against ``new``: the old positional
+    parameters kept in order, the old keyword-only ones kept, only optional ones added."""
+    if not (old.startswith("(") and new.startswith("(")):
+        return False
+    old_pos, old_kw, old_stars = _parameters(old)
+    new_pos, new_kw, new_stars = _parameters(new)
+    if new_pos[:len(old_pos)] != old_pos or not set(old_stars) <= set(new_stars):
+        return False
+    if not all(p.endswith("=?") for p in new_pos[len(old_pos):]):
+        return False
+    kept = {p.removesuffix("=?"): p for p in new_kw}
+    for part in old_kw:
+        name = part.removesuffix("=?")
+        if name not in kept or (part.endswith("=?") and not kept[name].endswith("=?")):
+            return False
+    old_names = {p.removesuffix("=?") for p in old_kw}
+    return all(p.endswith("=?") for p in new_kw if p.removesuffix("=?") not in old_names)
+
+
 def compare_apis(slug: str, old_files: dict[str, str], new_files: dict[str, str]) -> CompatReport:
-    """Removed, changed and added public members between two versions of the files."""
+    """Removed, changed, extended and added public members between two versions."""
     old, new = public_api(slug, old_files), public_api(slug, new_files)
+    differ = [k for k in sorted(old) if k in new and old[k].signature != new[k].signature]
+    extended = [k for k in differ if old[k].kind in {"function", "method"}
+                and only_adds_optional_parameters(old[k].signature, new[k].signature)]
     return CompatReport(
         removed=[old[k] for k in sorted(old) if k not in new],
-        changed=[(old[k], new[k]) for k in sorted(old)
-                 if k in new and old[k].signature != new[k].signature],
+        changed=[(old[k], new[k]) for k in differ if k not in extended],
         added=[new[k] for k in sorted(new) if k not in old],
+        extended=[(old[k], new[k]) for k in extended],
     )
 
 

@@ -16,6 +16,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
+from models.endpoints import split_endpoint_path
+from models.naming import is_slug
 from models.request import (
     HTTP_METHODS,
     SLUG_PATTERN,
@@ -43,6 +45,7 @@ __all__ = [
 # Labels exactly as in .github/ISSUE_TEMPLATE/*.yml (tests check they match).
 BODY = "Issue body"
 SERVICE_NAME = "Service name"
+SLUG = "Slug"
 INTEGRATION_TYPE = "Integration type"
 BASE_URL = "Base URL"
 AUTHENTICATION = "Authentication"
@@ -51,6 +54,7 @@ REQUIREMENTS = "Requirements"
 EXAMPLE_USAGE = "Example usage"
 REQUEST_LABELS = (
     SERVICE_NAME,
+    SLUG,
     INTEGRATION_TYPE,
     BASE_URL,
     AUTHENTICATION,
@@ -76,6 +80,7 @@ MAX_DESCRIPTION_CHARS = 500
 MAX_LINE_PROBLEMS = 10  # per field; the rest are summarised in one more problem
 
 ENDPOINT_FORM = "`METHOD /path - what it does`, e.g. `GET /forecast/{city} - current forecast`"
+QUERY_FORM = "`name`, `name:type` or `name=value` joined by '&', e.g. `?latitude:float&hourly`"
 _INTERNAL = "Internal error while reading the issue"
 _log = logging.getLogger(__name__)
 
@@ -285,6 +290,12 @@ def _endpoint_problem(number: int, line: str, match: re.Match[str] | None) -> st
         )
     if len(description) > MAX_DESCRIPTION_CHARS:
         return f"line {number}: the description is longer than {MAX_DESCRIPTION_CHARS} characters"
+    shape = split_endpoint_path(path)
+    if shape.problems:
+        return (
+            f"line {number}: {shape.problems[0]}; write query parameters after '?' as "
+            f"{QUERY_FORM}"
+        )
     return None
 
 
@@ -334,20 +345,45 @@ def _endpoints(label: str, value: str, problems: list[FieldProblem]) -> list[End
     return endpoints
 
 
-def _service_name(value: str, problems: list[FieldProblem]) -> tuple[str, str] | None:
-    """The service name and the slug derived from it."""
+def _slug_field(value: str, problems: list[FieldProblem]) -> str | None:
+    """The optional Slug field as given (lower-cased), or None after recording why not."""
+    slug = _one_line(SLUG, value.strip().strip("`").strip().lower(), 60, problems)
+    if slug is None:
+        return None
+    if not is_slug(slug):
+        problems.append(
+            FieldProblem(
+                field=SLUG,
+                message=f"{slug[:60]!r} is not a usable slug: it must start with a letter and "
+                "have 2 to 40 lower-case letters, digits or hyphens (not ending in a hyphen), "
+                "e.g. 'acme-weather'; or leave the Slug field empty to derive it from the name",
+            )
+        )
+        return None
+    return slug
+
+
+def _service_name(
+    value: str, slug_value: str, problems: list[FieldProblem]
+) -> tuple[str, str] | None:
+    """The service name as written, and the slug: the Slug field, else derived from the name
+    (any script transliterated, see ``models.naming.slug_for``)."""
     name = _one_line(SERVICE_NAME, value, MAX_SERVICE_NAME_CHARS, problems)
     if name is None:
         return None
     name = " ".join(name.split())
+    if slug_value:
+        slug = _slug_field(slug_value, problems)
+        return (name, slug) if slug is not None else None
     slug = slugify(name)
-    if not re.fullmatch(SLUG_PATTERN, slug):
+    if not slug:
         problems.append(
             FieldProblem(
                 field=SERVICE_NAME,
-                message=f"{name[:60]!r} gives the identifier {slug!r}, which is not usable: it "
-                "must start with a letter and have 2 to 40 letters, digits or hyphens; "
-                "use a name that starts with a letter, e.g. 'Acme Weather'",
+                message=f"no identifier can be derived from {name[:60]!r} (it has no letters or "
+                "digits in any script); add a `### Slug` field to the issue with the identifier "
+                "to use, e.g. 'acme-weather': 2 to 40 lower-case letters, digits or hyphens, "
+                "starting with a letter",
             )
         )
         return None
@@ -371,7 +407,10 @@ def _parse_request(body: object) -> ParsedRequest:
     for label in REQUEST_REQUIRED:
         if not values.get(label):
             problems.append(_missing(label))
-    named = _service_name(values[SERVICE_NAME], problems) if values.get(SERVICE_NAME) else None
+    named = (_service_name(values[SERVICE_NAME], values.get(SLUG, ""), problems)
+             if values.get(SERVICE_NAME) else None)
+    if not values.get(SERVICE_NAME) and values.get(SLUG):
+        _slug_field(values[SLUG], problems)
     kind = auth = base_url = None
     if values.get(INTEGRATION_TYPE):
         kind = _choice(INTEGRATION_TYPE, values[INTEGRATION_TYPE], IntegrationType, problems)

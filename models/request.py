@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+from models.naming import SLUG_PATTERN, slug_for
+
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -46,9 +46,9 @@ class IntegrationRequest(BaseModel):
 
 
 def slugify(name: str) -> str:
-    """``"Acme Weather API!"`` -> ``"acme-weather-api"`` (may be empty for junk)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug[:40].strip("-")
+    """``"Acme Weather API!"`` -> ``"acme-weather-api"``, any script transliterated (may be
+    empty for junk); see ``models.naming.slug_for``."""
+    return slug_for(name)
 
 
 class FieldProblem(BaseModel):

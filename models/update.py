@@ -90,6 +90,8 @@ class CompatReport(BaseModel):
     removed: list[ApiMember] = Field(default_factory=list)
     changed: list[tuple[ApiMember, ApiMember]] = Field(default_factory=list)
     added: list[ApiMember] = Field(default_factory=list)
+    # Same member, new signature that only adds optional parameters: callers keep working.
+    extended: list[tuple[ApiMember, ApiMember]] = Field(default_factory=list)
 
     @property
     def breaking(self) -> bool:
@@ -99,7 +101,7 @@ class CompatReport(BaseModel):
     def detected_bump(self) -> Bump:
         if self.breaking:
             return Bump.MAJOR
-        return Bump.MINOR if self.added else Bump.PATCH
+        return Bump.MINOR if self.added or self.extended else Bump.PATCH
 
 
 class UpdateResult(BaseModel):

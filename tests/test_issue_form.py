@@ -161,7 +161,13 @@ INVALID: dict[str, tuple[bytes | str | None, set[str], list[str]]] = {
     "everything wrong": (
         body("invalid_everything_wrong.md"),
         {"Service name", "Base URL", "Authentication", "Integration type"},
-        ["'123' gives the identifier", "credentials", "'basic' is not a known", "appears 2 times"],
+        [
+            "no identifier can be derived from '!!! ??? ™'",
+            "add a `### Slug` field",
+            "credentials",
+            "'basic' is not a known",
+            "appears 2 times",
+        ],
     ),
 }
 
@@ -195,7 +201,7 @@ def test_too_many_endpoints_and_over_long_fields_are_reported_together() -> None
         }
     )
     parsed = parse_issue_form(text)
-    assert fields(parsed) == set(REQUEST_LABELS) - {"Integration type", "Authentication"}
+    assert fields(parsed) == set(REQUEST_LABELS) - {"Integration type", "Authentication", "Slug"}
     assert f"at most {MAX_ENDPOINTS} allowed" in messages(parsed)
     assert f"at most {MAX_TEXT_CHARS} allowed" in messages(parsed)
 
@@ -610,6 +616,7 @@ def test_dropdown_options_are_the_enum_values() -> None:
 
 REQUEST_VALUES = {
     "service-name": "Acme Weather",
+    "slug": "",
     "integration-type": "sync-job",
     "base-url": "https://api.weather.example/v2",
     "authentication": "bearer",

@@ -238,11 +238,19 @@ def test_a_flagged_extra_file_is_not_written_again_and_others_are_kept() -> None
     assert "bad.py" in files[f"{ROOT}/CHANGES.md"]
 
 
-def test_findings_on_generated_files_are_recorded_as_open() -> None:
+def test_findings_on_its_own_files_give_the_same_files_back() -> None:
+    """It writes its files from the request alone, so it cannot fix findings in them: the
+    next round equals this one, which is how the workflow knows to stop (issue 10, item 4)."""
+    first = _generate()
     finding = Finding(tool="pytest", path=f"{ROOT}/acme_weather/client.py", line=3,
                       code="failed", message="test_x failed")
-    files = _generate(findings=[finding], attempt=2)
-    assert "cannot address" in files[f"{ROOT}/CHANGES.md"]
+    again = _generate(findings=[finding], attempt=2, previous_files=first)
+    assert again == first
+    commented = _generate(reviewer_comments=["Log requests"], attempt=1, previous_files=first)
+    assert commented != first
+    repeated = _generate(reviewer_comments=["Log requests"], findings=[finding], attempt=2,
+                         previous_files=commented)
+    assert repeated == commented  # a comment already recorded is not new work
 
 
 # -- review -------------------------------------------------------------------------------------
@@ -281,8 +289,9 @@ def test_spec_lists_modules_api_endpoints_errors_and_tests() -> None:
     assert [m.path.split("/")[-1] for m in SPEC.modules] == ["client.py", "errors.py",
                                                              "service.py", ""]
     signatures = [f.signature for f in SPEC.public_api]
-    assert "get_forecast(city: str) -> Any" in signatures
-    assert "post_subscriptions(payload: dict[str, Any]) -> Any" in signatures
+    assert "get_forecast(city: str, *, params: QueryParams | None = None) -> Any" in signatures
+    assert ("post_subscriptions(payload: dict[str, Any], *, params: QueryParams | None = None)"
+            " -> Any") in signatures
     assert SPEC.endpoints == WEATHER.endpoints
     assert SPEC.error_handling and SPEC.test_plan
     assert "10 s" in SPEC.error_handling[0]  # "Time out after 10 seconds" from the request

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from activities.codegen.offline_update import generate_update, renames
-from activities.compat import compare_apis, migration_plan, public_api
+from activities.compat import (
+    compare_apis,
+    migration_plan,
+    only_adds_optional_parameters,
+    public_api,
+)
 from activities.review_checks import error_handling_findings, human_review_decision, rule_findings
 from models.issue_form import UpdateRequest
 from models.request import Endpoint
@@ -78,11 +83,42 @@ def test_a_fix_keeps_the_api_even_when_a_default_changes() -> None:
 def test_a_changed_signature_is_breaking() -> None:
     path = f"{ROOT}/acme_weather/client.py"
     new = dict(OLD)
-    new[path] = OLD[path].replace("def get_forecast(self, city: str)",
-                                  "def get_forecast(self, city: str, days: int)")
+    new[path] = OLD[path].replace("def get_forecast(self, city: str, *,",
+                                  "def get_forecast(self, city: str, days: int, *,")
     assert new[path] != OLD[path]
     [(old, changed)] = compare_apis(SLUG, OLD, new).changed
-    assert old.signature == "(city)" and changed.signature == "(city, days)"
+    assert old.signature == "(city, *, params=?)"
+    assert changed.signature == "(city, days, *, params=?)"
+
+
+@pytest.mark.parametrize(("old", "new", "compatible"), [
+    ("(city)", "(city, *, params=?)", True),
+    ("(city)", "(city, days=?)", True),
+    ("(city, *, days=?)", "(city, *, days=?, hourly=?, params=?)", True),
+    ("(city, *, days)", "(city, *, days=?)", True),
+    ("(city)", "(city, days)", False),
+    ("(city)", "(town)", False),
+    ("(city, *, days=?)", "(city, *, days)", False),
+    ("(city, *, days=?)", "(city, *, params=?)", False),
+    ("(city, **kw)", "(city, *, x=?)", False),
+    ("(city, *, x)", "(city, *, x, y)", False),
+])
+def test_only_optional_additions_keep_a_signature_compatible(
+    old: str, new: str, compatible: bool
+) -> None:
+    assert only_adds_optional_parameters(old, new) is compatible
+
+
+def test_a_new_optional_query_parameter_is_a_minor_change() -> None:
+    path = f"{ROOT}/acme_weather/client.py"
+    new = dict(OLD)
+    new[path] = OLD[path].replace("def get_forecast(self, city: str, *,",
+                                  "def get_forecast(self, city: str, *, days: int | None = None,")
+    report = compare_apis(SLUG, OLD, new)
+    assert not report.breaking and report.detected_bump == Bump.MINOR
+    [(old, extended)] = report.extended
+    assert old.signature == "(city, *, params=?)"
+    assert extended.signature == "(city, *, days=?, params=?)"
 
 
 def test_error_handling_rules() -> None:

@@ -6,12 +6,9 @@ from temporalio import activity
 
 from activities.sandbox import run_sandboxed_tests
 from models.codegen import Finding
+from models.naming import package_name
 from models.sandbox import SandboxReport, SandboxRequest
 from models.verify import TestReport, TestRequest
-
-
-def package_name(slug: str) -> str:
-    return slug.replace("-", "_")
 
 
 def to_sandbox_request(request: TestRequest) -> SandboxRequest:
@@ -19,7 +16,9 @@ def to_sandbox_request(request: TestRequest) -> SandboxRequest:
     prefix = f"integrations/{request.slug}/"
     files = {path.removeprefix(prefix): text for path, text in request.files.items()
              if path.startswith(prefix)}
-    return SandboxRequest(files=files, package=package_name(request.slug), label=request.slug)
+    package = package_name(request.slug)
+    measured = package if f"{package}/__init__.py" in files else None  # else: detected inside
+    return SandboxRequest(files=files, package=measured, label=request.slug)
 
 
 def to_test_report(report: SandboxReport, request: TestRequest) -> TestReport:

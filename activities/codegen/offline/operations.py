@@ -1,0 +1,145 @@
+"""The request's endpoints as operations: method, path template, query parameters, names.
+
+``GET /forecast/{city}?days:int&hourly - ...`` becomes ``get_forecast(city, *, days=None,
+hourly=None, params=None)``. Every identifier comes from the strict ``[a-z0-9_]`` mapping of
+``models.naming``; the path and the query names as written are untrusted and only ever
+written into generated code as string literals.
+"""
+
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from activities.codegen.offline.text import one_line
+from models.endpoints import QueryItem, split_endpoint_path
+from models.naming import words
+from models.request import IntegrationRequest
+
+PAYLOAD_METHODS = frozenset({"POST", "PUT", "PATCH"})
+EXTRA_PARAMS_ARG = "params"  # every operation accepts a mapping of further query parameters
+PYTHON_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
+
+# Argument names that would clash with the generated code or with pydantic's BaseModel.
+_RESERVED_ARGS = frozenset(
+    {"self", "payload", "client", "body", "factory", "version", "app", "path", "method",
+     "query", "params", "args", "result", "answer", "response", "seen", "stub_api", "service"}
+    | {name for name in dir(BaseModel) if not name.startswith("_")})
+
+
+def argument_name(raw: str, taken: set[str]) -> str:
+    """A parameter's name as a safe, unique Python argument name."""
+    name = "_".join(words(raw))[:40].strip("_") or "param"
+    if name[0].isdigit() or name.startswith("model_") or name in _RESERVED_ARGS:
+        name = f"param_{name}"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        name += "_"
+    unique, number = name, 2
+    while unique in taken:
+        unique, number = f"{name}_{number}", number + 1
+    taken.add(unique)
+    return unique
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    """A query parameter the endpoint line names: its name on the wire, argument and type."""
+
+    wire: str  # as written (decoded): untrusted, only ever a string literal
+    arg: str
+    type: str  # "str", "int", "float" or "bool"
+
+    @property
+    def annotation(self) -> str:
+        return f"{PYTHON_TYPES[self.type]} | None"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One endpoint of the request, with the names the generated code uses for it."""
+
+    name: str
+    method: str
+    path: str  # as the request wrote it: untrusted, only ever written as a literal
+    description: str  # cleaned, one line
+    pieces: tuple[tuple[str, str], ...]  # ("text", literal part) or ("param", argument name)
+    query: tuple[QueryParam, ...] = ()
+    fixed_query: tuple[tuple[str, str], ...] = ()  # ``?format=json``: always sent
+
+    @property
+    def params(self) -> list[str]:
+        """The path parameters' argument names, in order."""
+        return [value for kind, value in self.pieces if kind == "param"]
+
+    @property
+    def has_payload(self) -> bool:
+        return self.method in PAYLOAD_METHODS
+
+    @property
+    def model_name(self) -> str:
+        return "".join(word.capitalize() for word in self.name.split("_")) + "Body"
+
+    def summary(self) -> str:
+        text = f"{self.method} {self.path}"
+        return f"{text} - {self.description}" if self.description else text
+
+
+def _pieces(template: str, taken: set[str]) -> tuple[tuple[str, str], ...]:
+    pieces: list[tuple[str, str]] = []
+    for kind, value in split_endpoint_path(template).segments:
+        pieces.append((kind, argument_name(value, taken) if kind == "param" else value))
+    return tuple(pieces)
+
+
+def _query(items: tuple[QueryItem, ...], taken: set[str]) -> tuple[
+        tuple[QueryParam, ...], tuple[tuple[str, str], ...]]:
+    named: list[QueryParam] = []
+    fixed: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for item in items:
+        if item.fixed is not None:
+            fixed.append((item.name, item.fixed))
+        elif item.name not in seen:
+            seen.add(item.name)
+            named.append(QueryParam(wire=item.name, arg=argument_name(item.name, taken),
+                                    type=item.type))
+    return tuple(named), tuple(fixed)
+
+
+def operations(request: IntegrationRequest) -> list[Operation]:
+    """One operation per endpoint: ``GET /forecast/{city}`` -> ``get_forecast(city)``.
+
+    The name is the method and the path's fixed words; names that collide get ``_by_<params>``
+    and then a number, in the order of the request.
+    """
+    drafts: list[tuple[str, Operation]] = []
+    for endpoint in request.endpoints:
+        shape = split_endpoint_path(endpoint.path)
+        taken: set[str] = set()
+        pieces = _pieces(endpoint.path, taken)
+        query, fixed = _query(shape.query, taken)
+        fixed_words = " ".join(value for kind, value in shape.segments if kind == "text")
+        base = "_".join([endpoint.method.lower(), *(words(fixed_words) or ["root"])])
+        base = base[:50].rstrip("_")
+        drafts.append((base, Operation(
+            name=base, method=endpoint.method, path=endpoint.path,
+            description=one_line(endpoint.description), pieces=pieces, query=query,
+            fixed_query=fixed)))
+    counts: dict[str, int] = {}
+    for base, _ in drafts:
+        counts[base] = counts.get(base, 0) + 1
+    result: list[Operation] = []
+    taken_names: set[str] = set()
+    for base, op in drafts:
+        name = base
+        if counts[base] > 1 and op.params:
+            name = f"{base}_by_{'_and_'.join(op.params)}"[:60].rstrip("_")
+        unique, number = name, 2
+        while unique in taken_names:
+            unique, number = f"{name}_{number}", number + 1
+        taken_names.add(unique)
+        result.append(Operation(unique, op.method, op.path, op.description, op.pieces,
+                                op.query, op.fixed_query))
+    return result
