@@ -5,7 +5,7 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.github_issues import add_labels, remove_labels, upsert_bot_comment
-from models.creation import Progress, StepStatus
+from models.creation import ErrorCategory, Progress, StepStatus
 from models.github import LabelChange, UpsertComment
 from models.progress import ProgressUpdate
 from models.settings import get_settings
@@ -24,6 +24,12 @@ BOXES = {
 
 def state_label(state: str) -> str:
     return f"{STATE_LABEL_PREFIX}{state.lower()}"
+
+
+def _first_line(text: str, limit: int) -> str:
+    """The first line of ``text``, cut to ``limit`` characters (test output stays out)."""
+    line = (text.strip().splitlines() or [""])[0]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def render_progress(progress: Progress, ui_link: str) -> str:
@@ -47,13 +53,22 @@ def render_progress(progress: Progress, ui_link: str) -> str:
         lines.append(f"Tokens: {progress.usage.total_tokens} (${progress.usage.cost_usd:.4f})")
     lines.append(f"Workflow: [{progress.workflow_id}]({ui_link})")
     if progress.error:
-        lines += ["", f"**Failed** ({progress.error_category}): {progress.error}"]
+        internal = progress.error_category == ErrorCategory.INTERNAL
+        category = "internal error" if internal else progress.error_category
+        lines += ["", f"**Failed** ({category}): {_first_line(progress.error, 1500)}"]
         if progress.findings:
             lines.append("")
-            lines += [f"- `{f.path}`{':' + str(f.line) if f.line else ''} {f.message}"
-                      for f in progress.findings[:20]]
-        lines += ["", "Fix what is listed (edit the issue if the request itself is at fault), "
-                      "then comment `/retry` to start again from the analysis."]
+            lines += [f"- `{f.path}`{':' + str(f.line) if f.line else ''} "
+                      + (f"{f.tool} {f.code}: " if internal and f.code else "")
+                      + _first_line(f.message, 200) for f in progress.findings[:20]]
+        if internal:
+            lines += ["", "This is the bot's fault, not your request's: nothing in the issue "
+                          "needs to change. Please report it to the bot's maintainers with the "
+                          f"workflow id `{progress.workflow_id}` and what is listed above; once "
+                          "it is fixed, comment `/retry` to start again from the analysis."]
+        else:
+            lines += ["", "Fix what is listed (edit the issue if the request itself is at "
+                          "fault), then comment `/retry` to start again from the analysis."]
     if progress.waiting_for_approval:
         lines += ["", "Waiting for approval: approve the pull request, comment `/approve` or "
                       "`/request-changes <what to change>`."]

@@ -73,6 +73,7 @@ class ErrorCategory(StrEnum):
     RECOVERABLE = "recoverable"
     NON_RECOVERABLE = "non-recoverable"
     CRITICAL = "critical"
+    INTERNAL = "internal"  # the bot's own fault (e.g. its code failed its own checks)
 
 
 class Progress(BaseModel):

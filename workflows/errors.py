@@ -31,6 +31,8 @@ def classify(err: BaseException) -> tuple[ErrorCategory, str]:
     if isinstance(cause, ApplicationError):
         if (cause.type or "").startswith("Critical"):
             return ErrorCategory.CRITICAL, message
+        if (cause.type or "").startswith("Internal") or cause.type == ErrorCategory.INTERNAL:
+            return ErrorCategory.INTERNAL, message
         if cause.non_retryable:
             return ErrorCategory.NON_RECOVERABLE, message
         return ErrorCategory.RECOVERABLE, f"{message} (still failing after retries)"

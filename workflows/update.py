@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.update_steps import find_integration, parse_update_request
     from activities.verify import check_generated_code, run_generated_tests
     from models.codegen import Backend, Finding
-    from models.creation import ApprovalDecision, ChangeRequest, Progress
+    from models.creation import ApprovalDecision, ChangeRequest, ErrorCategory, Progress
     from models.deploy import DeployInput, deploy_workflow_id
     from models.events import EventType
     from models.github import (
@@ -70,6 +70,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
+    from workflows.fix_rounds import (
+        LEGACY_NOT_CONVERGED_TYPE,
+        NOT_CONVERGED_TYPE,
+        STALLED_PATCH,
+        STALLED_TYPE,
+        not_converged_message,
+        stalled,
+        stalled_message,
+    )
     from workflows.names import UPDATE_BRANCH_PREFIX, issue_marker
     from workflows.policies import (
         AI_STEP_HEARTBEAT,
@@ -124,16 +133,21 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
         except (Exception, asyncio.CancelledError) as err:
             category, message = classify(err)
             self._progress.error, self._progress.state = message, "FAILED"
-            task = asyncio.create_task(self._undo_and_explain(message))
+            task = asyncio.create_task(self._undo_and_explain(message, category))
             await asyncio.shield(task)
             if isinstance(err, UpdateFailed):
                 raise
             raise UpdateFailed(message, type=category.value, non_retryable=True) from err
 
-    async def _undo_and_explain(self, message: str) -> None:
+    async def _undo_and_explain(self, message: str, category: ErrorCategory) -> None:
         failures = await self._saga.compensate()
         extra = f" {self._revert_note}" if self._revert_note else ""
         extra += (" Could not undo: " + "; ".join(failures)) if failures else ""
+        if category == ErrorCategory.INTERNAL:
+            extra += (" This is the bot's fault, not your request's: nothing in the issue "
+                      "needs to change. Please report it to the bot's maintainers with the "
+                      f"workflow id `{workflow.info().workflow_id}`; once it is fixed, comment "
+                      "`/retry`.")
         await self._comment("update-result", f"The update failed: {message}{extra}")
 
     # -- the process ---------------------------------------------------------------------------
@@ -279,6 +293,8 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                     retry_policy=DEFAULT_RETRY)
             self._progress.backend = backend
         previous = current or old_files
+        stop_when_stalled = workflow.patched(STALLED_PATCH)
+        last_round: dict[str, str] = {}
         for attempt in range(1, inp.max_fix_rounds + 1):
             self._progress.current_step = "generate"
             if backend == Backend.CLAUDE:
@@ -287,13 +303,20 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                     comments)
                 previous = files
             else:
+                # From the last round's files, so a round that can change nothing gives the
+                # same files (the offline generator records a comment only once).
+                basis = last_round if stop_when_stalled and last_round else old_files
                 files, compat, new_version, bump = await self._offline_round(
-                    update, lookup, old_files, old_version, findings, attempt, comments)
+                    update, lookup, old_files, old_version, findings, attempt, comments, basis)
             if compat.breaking:  # the newest plan on top of the earlier ones
                 earlier = old_files.get(f"{root}MIGRATION.md", "")
                 files[f"{root}MIGRATION.md"] = migration_plan(
                     update.slug, old_version, new_version, compat, update.change) + (
                     f"\n---\n\n{earlier}" if earlier else "")
+            if stop_when_stalled and stalled(files, last_round, attempt):
+                raise UpdateFailed(stalled_message(backend, attempt, findings),
+                                   type=STALLED_TYPE, non_retryable=True)
+            last_round = dict(files)
 
             self._progress.current_step = "check"
             findings = await workflow.execute_activity(
@@ -312,10 +335,13 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
             if report.passed and report.meets_coverage:
                 return files, report, compat, new_version, bump
             findings = report.findings
+        if stop_when_stalled:
+            raise UpdateFailed(not_converged_message(inp.max_fix_rounds, findings, internal=True),
+                               type=NOT_CONVERGED_TYPE, non_retryable=True)
         raise UpdateFailed(
             f"the updated code still had problems after {inp.max_fix_rounds} rounds: "
             + "; ".join(f"{f.tool} {f.path}:{f.line or ''} {f.message}" for f in findings[:10]),
-            type="GenerationDidNotConverge", non_retryable=True)
+            type=LEGACY_NOT_CONVERGED_TYPE, non_retryable=True)
 
     async def _compare(self, slug: str, old_files: dict[str, str],
                        new_files: dict[str, str]) -> CompatReport:
@@ -358,18 +384,20 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
     async def _offline_round(
         self, update: UpdateRequest, lookup: IntegrationLookup, old_files: dict[str, str],
         old_version: str, findings: list[Finding], attempt: int, comments: list[str],
+        basis: dict[str, str],
     ) -> tuple[dict[str, str], CompatReport, str, Bump]:
-        """A draft at the old version to compare, then the files at the bumped version."""
+        """A draft at the old version to compare, then the files at the bumped version;
+        ``basis`` is what the generator starts from (the old files, or the last round's)."""
         draft = await self._local(offline_generate_update, UpdateGenerateInput(
             request=lookup.request, update=update, version=old_version,
-            previous_files=old_files, findings=findings, attempt=attempt,
+            previous_files=basis, findings=findings, attempt=attempt,
             renames=lookup.renames, reviewer_comments=comments))
         compat = await self._compare(update.slug, old_files, draft.files)
         bump = strongest(DECLARED_BUMP[update.kind], compat.detected_bump)
         new_version = bump_version(old_version, bump)
         code = await self._local(offline_generate_update, UpdateGenerateInput(
             request=lookup.request, update=update, version=new_version,
-            previous_files=old_files, findings=findings, attempt=attempt,
+            previous_files=basis, findings=findings, attempt=attempt,
             renames=lookup.renames, reviewer_comments=comments))
         self._remember = {"request": code.request,
                           "renames": [list(pair) for pair in code.renames]}

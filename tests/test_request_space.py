@@ -1,0 +1,91 @@
+"""Issue 10, item 1: for every request the issue form accepts, the key-less generator's output
+passes the code checks and its own tests in the sandbox.
+
+The checks and the sandbox run are the workflow's own activities (``check_generated_code``,
+``run_generated_tests``: ruff, mypy, bandit, the policy and layout rules, then pytest with
+coverage in the Docker sandbox), called on a bounded number of drawn requests
+(``CCB_REQUEST_SPACE_EXAMPLES``, 20 by default) plus the shapes that once failed. A failing
+example is printed with its issue body; shrinking is off (each example takes seconds).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from hypothesis import HealthCheck, Phase, example, given, note, settings
+
+from activities.codegen.offline_generator import analyze, generate
+from activities.verify import check_generated_code, run_generated_tests
+from models.codegen import AnalyzeInput, GenerateInput
+from models.issue_form import parse_issue_form
+from models.verify import COVERAGE_GATE, CheckRequest
+from models.verify import TestRequest as RunTests
+from tests.request_space import render_form, request_bodies
+
+EXAMPLES = int(os.environ.get("CCB_REQUEST_SPACE_EXAMPLES", "20"))
+RUNS: list[tuple[str, float]] = []
+
+
+def _body(name: str, auth: str, endpoints: str, base_url: str = "https://api.example.com/v1",
+          kind: str = "api-client") -> str:
+    return render_form({"Service name": name, "Integration type": kind, "Base URL": base_url,
+                        "Authentication": auth, "Endpoints": endpoints})
+
+
+WEATHER_GETS = _body("Open Meteo", "none", "GET /forecast - forecast for a latitude/longitude\n"
+                     "GET /elevation - elevation of a place", "https://api.open-meteo.example/v1")
+WEATHER_QUERY = _body("Open Meteo", "none",
+                      "GET /forecast?latitude:float&longitude:float&hourly - forecast\n"
+                      "GET /elevation?latitude:float&longitude:float")
+CYRILLIC = _body("Яндекс Трекер 🚀", "bearer", "GET /v2/issues/{issue-id}\nPOST /v2/issues/",
+                 "https://api.tracker.example:8443/api/")
+CHINESE = _body("微信支付", "api-key", "POST /pay/transactions\nGET /pay/orders/{out.trade.no}",
+                kind="webhook-receiver")
+DIGIT = _body("3scale", "oauth2", "DELETE /admin/api/services/{id}.json\n"
+              "PUT /admin/api/services/{id}.json\nPATCH /users/{id}/photos.json/",
+              kind="sync-job")
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                 HealthCheck.data_too_large])
+@given(body=request_bodies())
+@example(body=WEATHER_GETS)
+@example(body=WEATHER_QUERY)
+@example(body=CYRILLIC)
+@example(body=CHINESE)
+@example(body=DIGIT)
+def test_every_accepted_request_passes_the_checks_and_its_tests_in_the_sandbox(
+    body: str,
+) -> None:
+    parsed = parse_issue_form(body)
+    note(f"issue body:\n{body}")
+    if parsed.request is None:  # the form refuses it: not part of the accepted space
+        note(f"refused: {parsed.problems}")
+        assert parsed.problems
+        return
+    request = parsed.request
+    started = time.perf_counter()
+    spec = analyze(AnalyzeInput(request=request, integration_key="space")).spec
+    files = generate(GenerateInput(request=request, spec=spec, integration_key="space")).files
+    errors = [f for f in check_generated_code(CheckRequest(slug=request.slug, files=files))
+              if f.severity == "error"]
+    assert errors == [], f"checks failed for {request.slug}: {errors}"
+    report = run_generated_tests(RunTests(slug=request.slug, files=files))
+    assert report.passed, (f"tests failed for {request.slug}: {report.reason} "
+                           f"{[f.message for f in report.findings]}\n{report.output_tail}")
+    assert report.isolation.startswith("docker"), report.isolation
+    assert report.coverage_percent is not None and report.coverage_percent >= COVERAGE_GATE
+    RUNS.append((request.slug, time.perf_counter() - started))
+
+
+def test_the_request_space_was_explored() -> None:
+    """Prints what the property test covered (it runs first: pytest keeps file order)."""
+    slugs = [slug for slug, _ in RUNS]
+    print(f"\nrequest space: {len(RUNS)} accepted requests generated, checked and tested in "
+          f"the sandbox ({EXAMPLES} drawn + 5 explicit), "
+          f"{sum(s for _, s in RUNS):.0f} s in all; slugs: {', '.join(slugs)}")
+    assert len(RUNS) >= 5  # at least the explicit examples
+    assert {"open-meteo", "yandeks-treker", "weixinzhifu", "three-scale"} <= set(slugs)
