@@ -4,8 +4,10 @@ scripts/record_histories.py.
 
 Each recording generation keeps its own files: ``creation_<case>.json`` were recorded before
 the ``review-by-code-review-workflow`` and ``revert-pull-request-after-merge`` patches and
-still replay (the patches' old branches), ``creation_<case>_v2.json`` after them. Bump
-``GENERATION`` with the next deliberate change of the history shape, and keep the old files.
+still replay (the patches' old branches), ``creation_<case>_v2.json`` after them,
+``creation_<case>_v3.json`` after ``stop-when-a-round-changes-nothing`` (with a run whose
+generator cannot fix its own code: ``creation_stalled_v3``). Bump ``GENERATION`` with the
+next deliberate change of the history shape, and keep the old files.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import asyncio
 import contextlib
 import json
 import os
-from collections.abc import Awaitable, Callable
+import shutil
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -32,7 +35,7 @@ from models.creation import (
 from models.settings import get_settings
 from tests.creation_helpers import GITHUB_ENV, SAMPLE_BODY, wait_for_approval_wait
 
-GENERATION = "_v2"
+GENERATION = "_v3"
 INVALID_BODY = SAMPLE_BODY.replace("api-client", "telepathy")
 Case = Callable[[WorkflowHandle, ForgeHandle], Awaitable[None]]
 
@@ -75,12 +78,32 @@ async def _branch_delete_refused(handle: WorkflowHandle, forge: ForgeHandle) -> 
                                 result_type=ApprovalAnswer)
 
 
+@contextlib.contextmanager
+def _broken_template(work: Path) -> Iterator[None]:
+    """The bot's own bug: the service template imports a module it never uses."""
+    from activities.codegen.offline import layout
+
+    broken = work / "templates"
+    shutil.copytree(layout.TEMPLATES, broken, dirs_exist_ok=True)
+    service = broken / "service.py.tmpl"
+    service.write_text("import os\n" + service.read_text(encoding="utf-8"), encoding="utf-8")
+    original, layout.TEMPLATES = layout.TEMPLATES, broken
+    try:
+        yield
+    finally:
+        layout.TEMPLATES = original
+
+
+# Cases whose generator is broken on purpose while they run.
+BROKEN = {"creation_stalled"}
+
 CASES: dict[str, tuple[str, Case]] = {
     "creation_happy_path": (SAMPLE_BODY, _approve),
     "creation_invalid_request": (INVALID_BODY, _invalid),
     "creation_changes_then_approved": (SAMPLE_BODY, _changes_then_approve),
     "creation_merge_refused": (SAMPLE_BODY, _merge_refused),
     "creation_failed_after_merge": (SAMPLE_BODY, _branch_delete_refused),
+    "creation_stalled": (SAMPLE_BODY, _invalid),
 }
 
 
@@ -101,14 +124,17 @@ async def record_creation_histories(client: Client, task_queue: str, data_dir: P
             reset_github_client()
             issue = forge.github("alice").get_repo(forge.full_name).create_issue(
                 title="Integration request", body=body, labels=["integration-request"]).number
-            handle = await client.start_workflow(
-                "IntegrationCreationWorkflow",
-                CreationInput(repo=forge.full_name, issue_number=issue, requested_by="alice",
-                              body=body),
-                id=f"record-{name}", task_queue=task_queue, result_type=CreationResult)
-            await drive(handle, forge)
-            with contextlib.suppress(WorkflowFailureError):  # three cases end FAILED
-                await handle.result()
+            broken = (_broken_template(data_dir / name) if name in BROKEN
+                      else contextlib.nullcontext())
+            with broken:
+                handle = await client.start_workflow(
+                    "IntegrationCreationWorkflow",
+                    CreationInput(repo=forge.full_name, issue_number=issue,
+                                  requested_by="alice", body=body),
+                    id=f"record-{name}", task_queue=task_queue, result_type=CreationResult)
+                await drive(handle, forge)
+                with contextlib.suppress(WorkflowFailureError):  # some cases end FAILED
+                    await handle.result()
             history = await handle.fetch_history()
             (out / f"{name}{GENERATION}.json").write_text(history.to_json())
             counts[name + GENERATION] = len(history.events)

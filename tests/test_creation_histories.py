@@ -22,10 +22,21 @@ ENDINGS = {
     "creation_changes_then_approved_v2": COMPLETED,
     "creation_merge_refused_v2": FAILED,
     "creation_failed_after_merge_v2": FAILED,
+    # recorded after stop-when-a-round-changes-nothing
+    "creation_happy_path_v3": COMPLETED,
+    "creation_invalid_request_v3": FAILED,
+    "creation_changes_then_approved_v3": COMPLETED,
+    "creation_merge_refused_v3": FAILED,
+    "creation_failed_after_merge_v3": FAILED,
+    "creation_stalled_v3": FAILED,
 }
 PATCH_MARKERS = {"creation_happy_path_v2": {"review-by-code-review-workflow",
                                             "revert-pull-request-after-merge"},
-                 "creation_failed_after_merge_v2": {"revert-pull-request-after-merge"}}
+                 "creation_failed_after_merge_v2": {"revert-pull-request-after-merge"},
+                 "creation_happy_path_v3": {"review-by-code-review-workflow",
+                                            "revert-pull-request-after-merge",
+                                            "stop-when-a-round-changes-nothing"},
+                 "creation_stalled_v3": {"stop-when-a-round-changes-nothing"}}
 
 
 def test_creation_histories_are_kept_and_end_as_recorded() -> None:

@@ -2,7 +2,8 @@
 endpoint, merged without a human, and the ``CodeReviewWorkflow`` it ran as a child. Used by
 scripts/record_histories.py; recorded after the update's patches (``update-by-claude``,
 ``update-regenerates-on-changes``, ``update-revert-pull-request``) and the review's
-(``code-review-by-model``)."""
+(``code-review-by-model``). ``GENERATION`` names a recording: the files without a suffix
+were recorded before ``stop-when-a-round-changes-nothing``, ``_v2`` after it; each is kept."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests.creation_helpers import GITHUB_ENV, World
 from tests.update_helpers import SLUG, new_update_issue, seed_integration, update_body
 
 NAMES = ("update_feature", "review_of_update_feature")
+GENERATION = "_v2"
 
 
 async def record_update_histories(client: Client, task_queue: str, data_dir: Path,
@@ -56,6 +58,6 @@ async def record_update_histories(client: Client, task_queue: str, data_dir: Pat
         reset_github_client()
     counts = {}
     for name, recorded in zip(NAMES, (history, review), strict=True):
-        (out / f"{name}.json").write_text(recorded.to_json())
-        counts[name] = len(recorded.events)
+        (out / f"{name}{GENERATION}.json").write_text(recorded.to_json())
+        counts[name + GENERATION] = len(recorded.events)
     return counts

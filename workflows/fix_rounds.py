@@ -28,9 +28,9 @@ def stalled(files: dict[str, str], previous: dict[str, str], attempt: int) -> bo
 
 
 def stalled_message(backend: Backend, attempt: int, findings: list[Finding]) -> str:
-    return (f"internal error: the code the {backend.value} generator wrote failed the bot's "
-            f"own checks or tests, and round {attempt} wrote exactly the same files again, "
-            f"so no further round can fix it: {listed(findings)}")
+    return (f"internal error: the code the bot wrote ({backend.value}) failed the bot's own "
+            f"checks or tests, and round {attempt} wrote exactly the same files again, so no "
+            f"further round can fix it: {listed(findings)}")
 
 
 def not_converged_message(rounds: int, findings: list[Finding], *, internal: bool) -> str:

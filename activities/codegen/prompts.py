@@ -58,6 +58,9 @@ integrations/<slug>/ (paths from the repository root, <slug> as given in the req
   from environment variables named in the README) and a small HTTP service exposing
   /health/live, /health/ready and the operations.
 - tests/ with pytest tests that use no network (a local fake of the service).
+An endpoint's path may name query parameters after "?": `name` (text), `name:type` (str,
+int, float or bool) or `name=value` (a fixed item always sent); each operation takes those
+as optional arguments, plus a mapping of further query parameters.
 - Dockerfile (no BuildKit features) and README.md.
 Python 3.11, standard library plus the dependencies you declare. No eval/exec, no
 subprocess, no writes outside the process's temp directory. When findings or reviewer
