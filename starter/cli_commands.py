@@ -133,7 +133,7 @@ def _github_call(what: str, call: Callable[[], T]) -> T:
 
 
 def request_body(*, service: str, integration_type: str, base_url: str, auth: str,
-                 endpoints: list[str], requirements: str, example: str) -> str:
+                 endpoints: list[str], requirements: str, example: str, slug: str = "") -> str:
     """The issue-form body (``### <Field>`` sections) the template would render."""
     from models import issue_form as form
 
@@ -141,7 +141,8 @@ def request_body(*, service: str, integration_type: str, base_url: str, auth: st
         return text.strip() or form.NO_RESPONSE
 
     sections = [
-        (form.SERVICE_NAME, service), (form.INTEGRATION_TYPE, integration_type),
+        (form.SERVICE_NAME, service), (form.SLUG, slug),
+        (form.INTEGRATION_TYPE, integration_type),
         (form.BASE_URL, base_url), (form.AUTHENTICATION, auth),
         (form.ENDPOINTS, "\n".join(endpoints)), (form.REQUIREMENTS, requirements),
         (form.EXAMPLE_USAGE, example),
@@ -157,7 +158,9 @@ def register(app: typer.Typer) -> None:
     def request(
         file: Annotated[Path | None, typer.Option("--file", help="issue body (markdown) to "
                                                    "send as is")] = None,
-        service: Annotated[str, typer.Option(help="Service name")] = "",
+        service: Annotated[str, typer.Option(help="Service name, in any script")] = "",
+        slug: Annotated[str, typer.Option(help="identifier, e.g. acme-weather (default: "
+                                               "derived from the service name)")] = "",
         integration_type: Annotated[str, typer.Option("--type", help="api-client, "
                                                       "webhook-receiver or sync-job")] = "",
         base_url: Annotated[str, typer.Option("--base-url")] = "",
@@ -184,7 +187,7 @@ def register(app: typer.Typer) -> None:
         elif service:
             body = request_body(service=service, integration_type=integration_type,
                                 base_url=base_url, auth=auth, endpoints=endpoint or [],
-                                requirements=requirements, example=example)
+                                requirements=requirements, example=example, slug=slug)
         else:
             _fail("give the request as --file body.md, or as --service/--type/--base-url/"
                   "--auth/--endpoint", 2)

@@ -143,6 +143,18 @@ async def running_worker(client: Client, task_queue: str) -> AsyncIterator[Worke
             yield worker
 
 
+# -- Figures ------------------------------------------------------------------------------------
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures tests recorded (``tests.figures.figure``), after the results."""
+    from tests.figures import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
 # -- SDK exit quirk -----------------------------------------------------------------------------
 
 # Until the session finishes with a status, a hard exit must not report success (a usage

@@ -26,6 +26,7 @@ from tests.creation_helpers import (  # noqa: F401 - the fixtures `world`, `depl
     wait_for_approval_wait,
     world_fixture,
 )
+from tests.figures import figure
 from tests.request_space import render_form
 
 OPEN_METEO = render_form({
@@ -83,9 +84,9 @@ async def test_ordinary_requests_become_tested_pull_requests_and_active_integrat
             ready = httpx.get(f"http://127.0.0.1:{proxy_of('development').port}/health/ready",
                               headers={"Host": slug}, timeout=10)
             assert ready.status_code == 200, ready.text
-            print(f"\n{name!r} -> {slug}: PR #{progress.pr_number}, "
-                  f"{tests[-1].payload['tests']} tests, coverage "
-                  f"{tests[-1].payload['coverage_percent']:.1f}%, ACTIVE, ready through the proxy")
+            figure(f"{name!r} -> {slug}: PR #{progress.pr_number}, "
+                   f"{tests[-1].payload['tests']} tests, coverage "
+                   f"{tests[-1].payload['coverage_percent']:.1f}%, ACTIVE, ready through the proxy")
 
 
 async def test_a_broken_template_ends_after_one_round_with_an_internal_error(

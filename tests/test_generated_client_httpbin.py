@@ -29,6 +29,7 @@ from activities.codegen.offline_generator import analyze, generate
 from models.codegen import AnalyzeInput, GenerateInput
 from models.issue_form import parse_issue_form
 from tests.codegen_samples import write_files
+from tests.figures import figure
 from tests.request_space import render_form
 
 ENDPOINTS = "\n".join([
@@ -131,8 +132,8 @@ def test_the_generated_client_speaks_to_a_real_http_service(
         "500": ["ServerError", 500], "503": ["ServerError", 503],
         "418": ["BadRequestError", 418],
     }
-    print(f"\nhttpbin at {httpbin_url}: query {item['args']}, body {order['json']}, "
-          f"errors {out['errors']}")
+    figure(f"generated client against httpbin: query {item['args']}, body {order['json']}, "
+           f"errors {out['errors']}")
 
 
 def test_an_api_key_travels_in_its_header_and_a_missing_token_is_a_401(

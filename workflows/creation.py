@@ -82,7 +82,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import AwaitsHumanDecision
     from workflows.creation_steps import fresh_steps
     from workflows.deploy import DeployWorkflow
-    from workflows.errors import classify
+    from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, classify, ends_the_run
     from workflows.fix_rounds import (
         LEGACY_NOT_CONVERGED_TYPE,
         NOT_CONVERGED_TYPE,
@@ -151,6 +151,8 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
         try:
             return await self._create(inp)
         except (Exception, asyncio.CancelledError) as err:
+            if not ends_the_run(err) and workflow.patched(BUGS_FAIL_THE_TASK_PATCH):
+                raise  # a bug: the task fails and is retried; nothing is undone
             # Compensations and the failure report run even when we are being cancelled.
             task = asyncio.create_task(self._fail(err))
             await asyncio.shield(task)

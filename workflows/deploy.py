@@ -68,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from models.flags import FeatureFlags, flags_for
     from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
     from models.states import IntegrationState
+    from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, ends_the_run
 
 # Timeouts and retries of the deployment's steps, in one place.
 STEP_TIMEOUT = timedelta(minutes=2)
@@ -155,7 +156,9 @@ class DeployWorkflow:
         self._committed = False
         try:
             await self._deploy(inp, plan)
-        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - all roll back
+        except (Exception, asyncio.CancelledError) as exc:
+            if not ends_the_run(exc) and workflow.patched(BUGS_FAIL_THE_TASK_PATCH):
+                raise  # a bug: the task fails and is retried; nothing is rolled back
             reason = reason_of(exc)
             # Shielded: a cancelled deployment still puts traffic back and cleans up.
             await asyncio.shield(asyncio.ensure_future(self._undo(reason)))

@@ -9,6 +9,7 @@ from temporalio.exceptions import (
     ApplicationError,
     CancelledError,
     ChildWorkflowError,
+    FailureError,
     TimeoutError,
 )
 
@@ -40,3 +41,15 @@ def classify(err: BaseException) -> tuple[ErrorCategory, str]:
         kind = cause.type.name if cause.type else "timeout"
         return ErrorCategory.RECOVERABLE, f"a step timed out ({kind})"
     return ErrorCategory.NON_RECOVERABLE, message
+
+
+# Earlier runs compensated for any exception, bugs in workflow code included.
+BUGS_FAIL_THE_TASK_PATCH = "bugs-fail-the-workflow-task"
+
+
+def ends_the_run(err: BaseException) -> bool:
+    """Whether ``err`` really ends the run: a Temporal failure (an activity's, a child's, a
+    deliberate ``ApplicationError``) or a cancellation. Anything else is a bug in workflow
+    code: it must fail the workflow task, so that a fixed worker resumes the run from its
+    history, instead of compensating (closing the pull request, deleting the branch)."""
+    return isinstance(err, FailureError | asyncio.CancelledError)

@@ -69,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
     from models.verify import CheckRequest, TestReport, TestRequest
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
-    from workflows.errors import classify
+    from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, classify, ends_the_run
     from workflows.fix_rounds import (
         LEGACY_NOT_CONVERGED_TYPE,
         NOT_CONVERGED_TYPE,
@@ -131,6 +131,8 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
         try:
             return await self._update(inp)
         except (Exception, asyncio.CancelledError) as err:
+            if not ends_the_run(err) and workflow.patched(BUGS_FAIL_THE_TASK_PATCH):
+                raise  # a bug: the task fails and is retried; nothing is undone
             category, message = classify(err)
             self._progress.error, self._progress.state = message, "FAILED"
             task = asyncio.create_task(self._undo_and_explain(message, category))

@@ -26,9 +26,9 @@ def client_arguments(op: Operation) -> list[str]:
 def _path_expression(op: Operation) -> str:
     parts = [py_literal(value, 12, 20) if kind == "text" else f"_quote({value})"
              for kind, value in op.pieces] or ['"/"']
-    line = f"        path = {' + '.join(parts)}\n"
+    line = f"        _path = {' + '.join(parts)}\n"
     if "\n" in line[:-1] or len(line) > MAX_LINE + 1:
-        line = ("        path = (\n" + "".join(
+        line = ("        _path = (\n" + "".join(
             f"            {'+ ' if i else ''}{part}\n" for i, part in enumerate(parts))
             + "        )\n")
     return line
@@ -38,14 +38,14 @@ def _query_expression(op: Operation) -> str:
     fixed = "[" + ", ".join(f"({py_literal(k, 0, 0)}, {py_literal(v, 0, 0)})"
                             for k, v in op.fixed_query) + "]"
     named = "{" + ", ".join(f"{py_literal(q.wire, 0, 0)}: {q.arg}" for q in op.query) + "}"
-    line = f"        query = _query({fixed}, {named}, {EXTRA_PARAMS_ARG})\n"
+    line = f"        _items = _query({fixed}, {named}, {EXTRA_PARAMS_ARG})\n"
     if len(line) <= MAX_LINE + 1 and "\n" not in line[:-1]:
         return line
     fixed_lines = "".join(f"                ({py_literal(k, 16, 17)}, {py_literal(v, 16, 60)}),\n"
                           for k, v in op.fixed_query)
     named_lines = "".join(f"                {py_literal(q.wire, 16, 16)}: {q.arg},\n"
                           for q in op.query)
-    return ("        query = _query(\n"
+    return ("        _items = _query(\n"
             + ("            [\n" + fixed_lines + "            ],\n" if fixed_lines
                else "            [],\n")
             + ("            {\n" + named_lines + "            },\n" if named_lines
@@ -64,7 +64,7 @@ def method_code(op: Operation) -> str:
         + f'        """The ``{op.name}`` operation ({op.method}); the answer\'s JSON."""\n'
         + _path_expression(op)
         + _query_expression(op)
-        + f'        return self._request("{op.method}", path, query{payload})\n'
+        + f'        return self._request("{op.method}", _path, _items{payload})\n'
     )
 
 
@@ -112,9 +112,10 @@ def render_init(lay: Layout) -> str:
     """``__init__.py``: exports the client and its errors."""
     exported = sorted([lay.client_class, "missing_configuration", *ERROR_NAMES])
     return (
-        f'"""The integration\'s client (``{lay.client_class}``) and its typed errors.\n\n'
+        f'"""The integration\'s client and its typed errors.\n\n'
+        f"Client: ``{lay.client_class}``.\n\n"
         f'{NO_AI_NOTICE}\n"""\n\n'
-        f"from {lay.pkg}.client import {lay.client_class}, missing_configuration\n"
+        f"from {lay.pkg}.client import (\n    {lay.client_class},\n    missing_configuration,\n)\n"
         f"from {lay.pkg}.errors import (\n" + "".join(f"    {n},\n" for n in ERROR_NAMES)
         + ")\n\n"
         "__all__ = [\n" + "".join(f'    "{n}",\n' for n in exported) + "]\n"

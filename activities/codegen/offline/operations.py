@@ -9,6 +9,7 @@ written into generated code as string literals.
 from __future__ import annotations
 
 import keyword
+import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -22,17 +23,21 @@ PAYLOAD_METHODS = frozenset({"POST", "PUT", "PATCH"})
 EXTRA_PARAMS_ARG = "params"  # every operation accepts a mapping of further query parameters
 PYTHON_TYPES = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
 
-# Argument names that would clash with the generated code or with pydantic's BaseModel.
-_RESERVED_ARGS = frozenset(
+# Argument names that would clash with the generated code or with pydantic's BaseModel. Path
+# parameters keep the set earlier generations used, so an update names them as before.
+_MODEL_NAMES = frozenset(name for name in dir(BaseModel) if not name.startswith("_"))
+_RESERVED_PATH_ARGS = frozenset(
     {"self", "payload", "client", "body", "factory", "version", "app", "path", "method",
-     "query", "params", "args", "result", "answer", "response", "seen", "stub_api", "service"}
-    | {name for name in dir(BaseModel) if not name.startswith("_")})
+     EXTRA_PARAMS_ARG}) | _MODEL_NAMES
+_RESERVED_QUERY_ARGS = frozenset({"self", "payload", EXTRA_PARAMS_ARG}) | _MODEL_NAMES
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-def argument_name(raw: str, taken: set[str]) -> str:
+def argument_name(raw: str, taken: set[str],
+                  reserved: frozenset[str] = _RESERVED_PATH_ARGS) -> str:
     """A parameter's name as a safe, unique Python argument name."""
     name = "_".join(words(raw))[:40].strip("_") or "param"
-    if name[0].isdigit() or name.startswith("model_") or name in _RESERVED_ARGS:
+    if name[0].isdigit() or name.startswith("model_") or name in reserved:
         name = f"param_{name}"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         name += "_"
@@ -103,8 +108,9 @@ def _query(items: tuple[QueryItem, ...], taken: set[str]) -> tuple[
             fixed.append((item.name, item.fixed))
         elif item.name not in seen:
             seen.add(item.name)
-            named.append(QueryParam(wire=item.name, arg=argument_name(item.name, taken),
-                                    type=item.type))
+            snake = _CAMEL.sub("_", item.name)  # perPage -> per_page
+            named.append(QueryParam(wire=item.name, type=item.type,
+                                    arg=argument_name(snake, taken, _RESERVED_QUERY_ARGS)))
     return tuple(named), tuple(fixed)
 
 

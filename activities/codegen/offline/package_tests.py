@@ -108,7 +108,8 @@ def render_client_tests(lay: Layout) -> str:
     """``tests/test_client.py``: every endpoint, the error mapping, timeouts, configuration."""
     first = lay.ops[0]
     out = [
-        f'"""Tests of ``{lay.pkg}.client`` against the local stub of the API.\n\n'
+        f'"""Tests of the client against the local stub of the API.\n\n'
+        f"Package: ``{lay.pkg}``.\n\n"
         f'{NO_AI_NOTICE}\n"""\n\n'
         "from __future__ import annotations\n\n"
         "from typing import Any\n"
@@ -120,8 +121,8 @@ def render_client_tests(lay: Layout) -> str:
         "    ApiConnectionError,\n    ApiStatusError,\n    ApiTimeoutError,\n"
         "    AuthenticationError,\n    BadRequestError,\n    ConfigurationError,\n"
         "    NotFoundError,\n    RateLimitError,\n    ServerError,\n)\n"
-        f"from {lay.pkg}.client import CREDENTIAL_ENV, _quote, _query\n"
-        f"from {lay.pkg}.client import {lay.client_class} as Client\n"
+        f"from {lay.pkg}.client import (\n    CREDENTIAL_ENV,\n    _query,\n    _quote,\n)\n"
+        f"from {lay.pkg}.client import (\n    {lay.client_class} as Client,\n)\n"
         + _first_call_helper(lay, "client"),
     ]
     for op in lay.ops:
@@ -177,7 +178,8 @@ def _openapi_expectations(lay: Layout) -> str:
 
 def render_service_tests(lay: Layout) -> str:
     """``tests/test_service.py``: health, every route, error answers, the version header."""
-    credential_import = ("CREDENTIAL_ENV, " if lay.credential_env else "") + lay.client_class
+    credential_import = ("    CREDENTIAL_ENV,\n" if lay.credential_env else "") + (
+        f"    {lay.client_class} as Client,\n")
     out = [lay.render("test_service_shared.py.tmpl", credential_import=credential_import)
            + _first_call_helper(lay, "service")]
     for op in lay.ops:
