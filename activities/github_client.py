@@ -28,6 +28,7 @@ from github import Auth, Github
 from github.Repository import Repository
 from temporalio.exceptions import ApplicationError
 
+from models.error_types import ErrorType
 from models.settings import Settings, get_settings
 
 FORGE_BOT = "ccb-bot"
@@ -46,7 +47,7 @@ class GitHubNotConfigured(ApplicationError):
     """Credentials are missing or unreadable: nothing to retry until someone fixes settings."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, type="GitHubNotConfigured", non_retryable=True)
+        super().__init__(message, type=ErrorType.GITHUB_NOT_CONFIGURED, non_retryable=True)
 
 
 def make_github(base_url: str, auth: Auth.Auth, *, paced: bool = True) -> Github:

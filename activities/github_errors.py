@@ -31,6 +31,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.github_client import github_calls
 from activities.heartbeat import heartbeating
+from models.error_types import ErrorType
 
 # Never wait longer than one primary rate-limit window, whatever a header claims.
 MAX_RATE_LIMIT_WAIT_SECONDS = 3600.0
@@ -113,38 +114,38 @@ def application_error(exc: GithubException, what: str) -> ApplicationError:
             f"GitHub rate limit reached while working on {what} ({said}); "
             f"retrying in {wait:.0f} s. If this keeps happening, make fewer calls or use a "
             "GitHub App (higher limits).",
-            details, type="GitHubRateLimited", next_retry_delay=timedelta(seconds=wait),
+            details, type=ErrorType.GITHUB_RATE_LIMITED, next_retry_delay=timedelta(seconds=wait),
         )
     if status >= 500:
         return ApplicationError(
             f"GitHub is unavailable ({said}) while working on {what}; will retry.",
-            details, type="GitHubUnavailable",
+            details, type=ErrorType.GITHUB_UNAVAILABLE,
         )
     if status == 401:
         return ApplicationError(
             f"GitHub rejected the bot's credentials while working on {what} ({said}): "
             f"{CREDENTIALS_HINT}.",
-            details, type="GitHubBadCredentials", non_retryable=True,
+            details, type=ErrorType.GITHUB_BAD_CREDENTIALS, non_retryable=True,
         )
     if status == 403:
         return ApplicationError(
             f"GitHub forbids the bot to act on {what} ({said}): give the bot's account or "
             "App the permission this needs on the repository (e.g. write access, or the "
             "App's contents/issues/pull-requests permissions), then retry.",
-            details, type="GitHubForbidden", non_retryable=True,
+            details, type=ErrorType.GITHUB_FORBIDDEN, non_retryable=True,
         )
     if status == 404:
         return ApplicationError(
             f"GitHub found no {what} ({said}): check the repository name (owner/name), the "
             "number or branch, and that the bot's account or App can see the repository.",
-            details, type="GitHubNotFound", non_retryable=True,
+            details, type=ErrorType.GITHUB_NOT_FOUND, non_retryable=True,
         )
     listed = _describe_errors(errors)
     return ApplicationError(
         f"GitHub rejected the request on {what} ({said}"
         f"{': ' + listed if listed else ''}): fix what GitHub names; retrying it unchanged "
         "fails again.",
-        details, type="GitHubRejected", non_retryable=True,
+        details, type=ErrorType.GITHUB_REJECTED, non_retryable=True,
     )
 
 
@@ -153,7 +154,7 @@ def unreachable_error(exc: requests.RequestException, what: str) -> ApplicationE
     return ApplicationError(
         f"cannot reach GitHub while working on {what} ({type(exc).__name__}); will retry. "
         "If it persists, check CCB_GITHUB_API_URL and the network.",
-        type="GitHubUnavailable",
+        type=ErrorType.GITHUB_UNAVAILABLE,
     )
 
 

@@ -16,6 +16,7 @@ from activities.faults import pause_point
 from activities.github_client import repository
 from activities.github_errors import github_activity
 from activities.github_issues import by_bot
+from models.error_types import ErrorType
 from models.github import (
     MergePull,
     MergeResult,
@@ -125,7 +126,7 @@ def stale_head(command: MergePull, actual: str | None) -> ApplicationError:
         f"pull request #{command.number} in {command.repo} changed since it was reviewed: "
         f"{now}, not the expected {command.expected_head_sha[:12]}. "
         "Review the new commits, then merge with the new head sha.",
-        type="GitHubStaleHead", non_retryable=True,
+        type=ErrorType.GITHUB_STALE_HEAD, non_retryable=True,
     )
 
 
@@ -144,7 +145,7 @@ def merge_pull_request(command: MergePull) -> MergeResult:
         raise ApplicationError(
             f"pull request #{command.number} in {command.repo} is closed without being "
             "merged: reopen it to merge it.",
-            type="GitHubRejected", non_retryable=True,
+            type=ErrorType.GITHUB_REJECTED, non_retryable=True,
         )
     if pull.head.sha != command.expected_head_sha:
         raise stale_head(command, pull.head.sha)

@@ -6,6 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.faults import pause_point
+from models.error_types import ErrorType
 from models.intake import IntakeInput, IntegrationRef, RecordRequested
 from models.issue_form import parse_issue_form
 from models.registry import SlugTakenError, open_registry
@@ -42,7 +43,7 @@ def record_requested(command: RecordRequested) -> IntegrationRef:
             key=command.key,
         )
     except SlugTakenError as exc:
-        raise ApplicationError(str(exc), type="SlugTaken", non_retryable=True) from exc
+        raise ApplicationError(str(exc), type=ErrorType.SLUG_TAKEN, non_retryable=True) from exc
     pause_point("record_requested.after_commit")
     assert row.id is not None
     return IntegrationRef(id=row.id, slug=row.slug, state=row.state)

@@ -17,6 +17,8 @@ from email.utils import parsedate_to_datetime
 import anthropic
 from temporalio.exceptions import ApplicationError
 
+from models.error_types import ErrorType
+
 MAX_RETRY_DELAY = timedelta(minutes=10)  # a header asking for longer is capped
 RETRYABLE_STATUSES = frozenset({408, 409, 429})  # and every status >= 500 (529 is overload)
 RESET_HEADERS = (
@@ -28,20 +30,20 @@ RESET_HEADERS = (
 
 # What to fix, by status, for errors that retrying cannot cure.
 FIXES: dict[int, tuple[str, str]] = {
-    400: ("AnthropicBadRequest",
+    400: (ErrorType.ANTHROPIC_BAD_REQUEST,
           "Anthropic rejected the request as malformed; the prompt may be too long for the "
           "model or a setting invalid: check CCB_CLAUDE_MODEL and CCB_CLAUDE_MAX_TOKENS, "
           "or simplify the request"),
-    401: ("AnthropicAuthentication",
+    401: (ErrorType.ANTHROPIC_AUTHENTICATION,
           "the Anthropic API key was refused: set ANTHROPIC_API_KEY to a valid key"),
-    402: ("AnthropicBilling",
+    402: (ErrorType.ANTHROPIC_BILLING,
           "the Anthropic account cannot pay for this call: check its billing and credit"),
-    403: ("AnthropicPermissionDenied",
+    403: (ErrorType.ANTHROPIC_PERMISSION_DENIED,
           "the Anthropic API key may not use this model or feature: give the key's workspace "
           "access, or set CCB_CLAUDE_MODEL to a model it may use"),
-    404: ("AnthropicModelNotFound",
+    404: (ErrorType.ANTHROPIC_MODEL_NOT_FOUND,
           "model id not found: set CCB_CLAUDE_MODEL to a current model id"),
-    413: ("AnthropicRequestTooLarge",
+    413: (ErrorType.ANTHROPIC_REQUEST_TOO_LARGE,
           "the request is larger than the Messages API accepts: simplify the request "
           "or shorten the files sent back for fixing"),
 }
@@ -97,8 +99,9 @@ def to_application_error(exc: anthropic.APIError, *, step: str) -> ApplicationEr
         details = {"status": status, "error_type": exc.type, "request_id": exc.request_id,
                    "step": step}
         if status in RETRYABLE_STATUSES or status >= 500:
-            kind = ("AnthropicRateLimited" if status == 429
-                    else "AnthropicOverloaded" if status == 529 else "AnthropicUnavailable")
+            kind = (ErrorType.ANTHROPIC_RATE_LIMITED if status == 429
+                    else ErrorType.ANTHROPIC_OVERLOADED if status == 529
+                    else ErrorType.ANTHROPIC_UNAVAILABLE)
             delay = retry_delay(exc.response.headers)
             wait = f"; retrying in {delay.total_seconds():g} s" if delay is not None else ""
             return ApplicationError(
@@ -107,7 +110,7 @@ def to_application_error(exc: anthropic.APIError, *, step: str) -> ApplicationEr
                 details, type=kind, next_retry_delay=delay,
             )
         kind, fix = FIXES.get(status, (
-            "AnthropicRequestRejected",
+            ErrorType.ANTHROPIC_REQUEST_REJECTED,
             "Anthropic refused the request: read the error above and fix the request or settings",
         ))
         return ApplicationError(
@@ -119,15 +122,15 @@ def to_application_error(exc: anthropic.APIError, *, step: str) -> ApplicationEr
         return ApplicationError(
             f"Claude {step}: the Messages API did not answer in time; retrying "
             "(CCB_CLAUDE_TIMEOUT_SECONDS sets the limit)",
-            {"step": step}, type="AnthropicTimeout",
+            {"step": step}, type=ErrorType.ANTHROPIC_TIMEOUT,
         )
     if isinstance(exc, anthropic.APIConnectionError):
         return ApplicationError(
             f"Claude {step}: could not reach the Messages API ({exc.message}); retrying "
             "(check the network or CCB_ANTHROPIC_BASE_URL)",
-            {"step": step}, type="AnthropicConnection",
+            {"step": step}, type=ErrorType.ANTHROPIC_CONNECTION,
         )
     return ApplicationError(
         f"Claude {step}: the Anthropic answer could not be read ({exc.message})",
-        {"step": step}, type="AnthropicInvalidResponse",
+        {"step": step}, type=ErrorType.ANTHROPIC_INVALID_RESPONSE,
     )

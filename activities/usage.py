@@ -11,6 +11,7 @@ from sqlmodel import SQLModel, col, select
 from temporalio.exceptions import ApplicationError
 
 from models.codegen import TokenUsage
+from models.error_types import ErrorType
 from models.registry import Registry, open_registry
 from models.settings import get_settings
 from models.usage_tables import LlmCall
@@ -82,6 +83,6 @@ def check_budget(integration_key: str, budget: int) -> None:
             f"token budget of {budget} exceeded (used {used}): raise CCB_TOKEN_BUDGET "
             "or simplify the request",
             {"budget": budget, "used": used},
-            type="TokenBudgetExceeded",
+            type=ErrorType.TOKEN_BUDGET_EXCEEDED,
             non_retryable=True,
         )

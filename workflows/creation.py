@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         StepStatus,
     )
     from models.deploy import DeployInput, deploy_workflow_id
+    from models.error_types import ErrorType
     from models.events import EventType
     from models.github import (
         CloseIssue,
@@ -94,15 +95,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.names import issue_marker
     from workflows.policies import (
-        AI_STEP_HEARTBEAT,
-        AI_STEP_TIMEOUT,
-        DEFAULT_RETRY,
-        GITHUB_STEP_HEARTBEAT,
-        GITHUB_STEP_TIMEOUT,
-        LOCAL_STEP_HEARTBEAT,
-        LOCAL_STEP_TIMEOUT,
-        SANDBOX_HEARTBEAT,
-        SANDBOX_TIMEOUT,
+        GITHUB_STEP,
+        LOCAL_HEARTBEATING_STEP,
+        LOCAL_STEP,
+        MODEL_STEP,
+        SANDBOX_STEP,
     )
     from workflows.pull_requests import open_bot_pull_request
     from workflows.revert import open_revert_pull_request
@@ -196,13 +193,13 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             validate_request,
             IntakeInput(repo=inp.repo, issue_number=inp.issue_number, body=inp.body,
                         requested_by=inp.requested_by, title=inp.title),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            **LOCAL_STEP)
         if not parsed.ok or parsed.request is None:
             problems = "; ".join(str(p) for p in parsed.problems)
             self._progress.findings = [Finding(tool="request", path=p.field, message=p.message)
                                        for p in parsed.problems]
             raise RequestFailed(f"the request is incomplete or invalid: {problems}",
-                                type="InvalidRequest", non_retryable=True)
+                                type=ErrorType.INVALID_REQUEST, non_retryable=True)
         request = self._request = parsed.request
         self._progress.slug = request.slug
         workflow.upsert_search_attributes([INTEGRATION_SLUG.value_set(request.slug)])
@@ -211,8 +208,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             RecordRequested(request=request, repo=inp.repo, issue_number=inp.issue_number,
                             requested_by=inp.requested_by, workflow_id=wf_id,
                             key=f"{wf_id}/requested"),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
-            retry_policy=DEFAULT_RETRY)
+            **LOCAL_HEARTBEATING_STEP)
         self._slug_recorded = True
         self._progress.state = ref.state
         await self._done("validate", f"integration `{request.slug}`")
@@ -221,7 +217,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
         await self._transition(S.ANALYZING, "analysing the request")
         await self._start("analyze")
         backend = await workflow.execute_activity(
-            select_backend, start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            select_backend, **LOCAL_STEP)
         self._progress.backend = backend
         spec = await self._analyze(backend, request)
         await self._event(EventType.REQUIREMENTS_ANALYZED, "analyzed",
@@ -248,8 +244,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
                 commit_files,
                 CommitFiles(repo=inp.repo, branch=branch, files=files,
                             message=f"Address review by {decision.reviewer}"),
-                start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-                heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+                **GITHUB_STEP)
             self._progress.head_sha = commit.sha
             await self._transition(S.REVIEWING, "changes committed; review again")
         await self._done("review", f"approved by {decision.reviewer} ({decision.source})")
@@ -267,8 +262,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
                       title=f"Add {request.service_name} integration "
                             f"(#{self._progress.pr_number})",
                       message=f"Closes #{inp.issue_number}"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         self._progress.merged_sha = merged.sha
         self._saga = Saga()  # merged code is not undone by deleting its branch
         if workflow.patched(REVERT_PATCH):
@@ -277,13 +271,12 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
                 inp, request, merged_paths, merged.sha))
         await workflow.execute_activity(
             delete_branch, DeleteBranch(repo=inp.repo, branch=branch),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         await workflow.execute_activity(
             record_version,
             VersionCommand(slug=request.slug, version=FIRST_VERSION, commit_sha=merged.sha,
                            pr_number=self._progress.pr_number),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            **LOCAL_STEP)
         await self._done("merge", f"merged as {merged.sha[:7]}")
 
         # 10. Deploy (blue-green, a child workflow) unless the environment says otherwise.
@@ -296,8 +289,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
         await workflow.execute_activity(
             close_issue, CloseIssue(repo=inp.repo, number=inp.issue_number,
                                     state_reason="completed"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         return CreationResult(slug=request.slug, state=self._progress.state,
                               pr_number=self._progress.pr_number, pr_url=self._progress.pr_url,
                               merged_sha=merged.sha, usage=self._progress.usage)
@@ -308,8 +300,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
                       files: dict[str, str], commit_sha: str) -> None:
         await self._start("deploy")
         flags = await workflow.execute_activity(
-            read_feature_flags, inp.environment, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-            retry_policy=DEFAULT_RETRY)
+            read_feature_flags, inp.environment, **LOCAL_STEP)
         if not flags.auto_deployment:
             await self._skip("deploy", f"auto-deployment is off in {inp.environment}: deploy "
                                        f"with `ccb deploy {request.slug} --env "
@@ -345,12 +336,10 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
         if backend == Backend.CLAUDE:
             await self._check_budget()
             result: U = await workflow.execute_activity(
-                by_claude, arg, start_to_close_timeout=AI_STEP_TIMEOUT,
-                heartbeat_timeout=AI_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+                by_claude, arg, **MODEL_STEP)
         else:
             result = await workflow.execute_activity(
-                offline, arg, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-                retry_policy=DEFAULT_RETRY)
+                offline, arg, **LOCAL_STEP)
         self._progress.usage = self._progress.usage + result.usage
         return result
 
@@ -360,7 +349,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             check_token_budget,
             BudgetCheck(integration_key=workflow.info().workflow_id,
                         budget=self._input.token_budget),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            **LOCAL_STEP)
 
     async def _generate_until_green(self, backend: Backend, request: IntegrationRequest,
                                     spec: TechnicalSpec, reviewer_comments: list[str],
@@ -389,8 +378,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             await self._start("check", attempt=attempt)
             findings = await workflow.execute_activity(
                 check_generated_code, CheckRequest(slug=request.slug, files=files),
-                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
+                **SANDBOX_STEP)
             errors = [f for f in findings if f.severity == "error"]
             self._progress.findings = findings
             if errors:
@@ -402,8 +390,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             await self._start("test", attempt=attempt)
             report = await workflow.execute_activity(
                 run_generated_tests, TestRequest(slug=request.slug, files=files),
-                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
+                **SANDBOX_STEP)
             await self._event(EventType.TESTS_COMPLETED, f"tests-{attempt}", {
                 **report.model_dump(mode="json", include={
                     "passed", "tests", "failures", "errors", "coverage_percent", "isolation",
@@ -476,15 +463,13 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
                        comments=[InlineComment(path=c.path, line=c.line, body=c.body)
                                  for c in review.comments],
                        marker=f"review-{self._progress.head_sha[:12]}"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         if self._input.reviewers:
             await workflow.execute_activity(
                 request_reviewers,
                 RequestReviewers(repo=self._input.repo, number=self._progress.pr_number or 0,
                                  reviewers=self._input.reviewers),
-                start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-                heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+                **GITHUB_STEP)
 
     async def _open_revert(self, inp: CreationInput, request: IntegrationRequest,
                            paths: list[str], merged_sha: str) -> None:
@@ -537,8 +522,8 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
                 if remaining <= timedelta(0):
                     raise RequestFailed(
                         f"no approval within {inp.approval_expiry}; the pull request was "
-                        "closed. Comment /retry to start again", type="ApprovalExpired",
-                        non_retryable=True)
+                        "closed. Comment /retry to start again",
+                        type=ErrorType.APPROVAL_EXPIRED, non_retryable=True)
                 try:
                     await workflow.wait_condition(
                         lambda: self._approval is not None or bool(self._changes),
@@ -593,8 +578,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             publish_progress,
             ProgressUpdate(repo=self._input.repo, issue_number=self._input.issue_number,
                            progress=self._progress, final=final),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
 
     async def _transition(self, target: IntegrationState, reason: str,
                           actor: str = BOT) -> None:
@@ -605,7 +589,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             TransitionCommand(slug=self._progress.slug, target=target, actor=actor,
                               reason=reason, workflow_id=wf_id,
                               key=f"{wf_id}/{workflow.info().run_id}/{self._transitions}/{target}"),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            **LOCAL_STEP)
         self._progress.state = target
         workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(target)])
 
@@ -618,4 +602,4 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             EventCommand(event_id=event_id, type=kind,
                          slug=self._progress.slug or None, payload=payload,
                          metadata={"workflow_id": wf_id}),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            **LOCAL_STEP)

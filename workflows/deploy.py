@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         monitor_workflow_id,
     )
     from models.deployment import DeploymentStatus
+    from models.error_types import ErrorType
     from models.events import EventType
     from models.flags import FeatureFlags, flags_for
     from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
@@ -126,7 +127,7 @@ class DeployWorkflow:
                 **self._target.model_dump(), version=inp.version, kind=inp.kind,
                 manifest_text=manifest, runtime=inp.runtime, image=inp.image))
         except ActivityError as exc:
-            raise ApplicationError(reason_of(exc), type="DeploymentRefused",
+            raise ApplicationError(reason_of(exc), type=ErrorType.DEPLOYMENT_REFUSED,
                                    non_retryable=True) from None
         self._plan = plan
         self._tuning: DeployTuning = inp.tuning or plan.tuning
@@ -143,7 +144,7 @@ class DeployWorkflow:
                 await self._event(EventType.ERROR_OCCURRED, "refused", {
                     "version": inp.version, "environment": inp.environment,
                     "step": "gates", "reason": reason_of(exc)})
-                raise ApplicationError(reason_of(exc), type="DeploymentRefused",
+                raise ApplicationError(reason_of(exc), type=ErrorType.DEPLOYMENT_REFUSED,
                                        non_retryable=True) from None
         self._moved_to_deploying = False
         if plan.state == S.APPROVED:
@@ -164,7 +165,7 @@ class DeployWorkflow:
             await asyncio.shield(asyncio.ensure_future(self._undo(reason)))
             raise ApplicationError(
                 f"deployment of {inp.slug} {inp.version} to {inp.environment} rolled back: "
-                f"{reason}", type="DeploymentRolledBack", non_retryable=True) from None
+                f"{reason}", type=ErrorType.DEPLOYMENT_ROLLED_BACK, non_retryable=True) from None
         return await self._finish(inp, plan)
 
     async def _deploy(self, inp: DeployInput, plan: LivePlan) -> None:
@@ -208,7 +209,7 @@ class DeployWorkflow:
             except TimeoutError:
                 raise ApplicationError(
                     f"nobody approved the traffic switch within {tuning.approval_timeout_s:g} s",
-                    type="ApprovalExpired", non_retryable=True) from None
+                    type=ErrorType.APPROVAL_EXPIRED, non_retryable=True) from None
             self._progress.waiting_for_approval = False
 
         await self._act(route_instance, ShiftRequest(target=t, instance=inst, percent=0))

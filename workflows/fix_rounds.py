@@ -10,11 +10,12 @@ from the request alone), so the rounds stop there instead of repeating to the bo
 from __future__ import annotations
 
 from models.codegen import Backend, Finding
+from models.error_types import ErrorType
 
 STALLED_PATCH = "stop-when-a-round-changes-nothing"  # earlier runs repeated to the bound
-STALLED_TYPE = "InternalGenerationStalled"
-NOT_CONVERGED_TYPE = "InternalGenerationDidNotConverge"
-LEGACY_NOT_CONVERGED_TYPE = "GenerationDidNotConverge"
+STALLED_TYPE = ErrorType.INTERNAL_GENERATION_STALLED
+NOT_CONVERGED_TYPE = ErrorType.INTERNAL_GENERATION_DID_NOT_CONVERGE
+LEGACY_NOT_CONVERGED_TYPE = ErrorType.GENERATION_DID_NOT_CONVERGE
 
 
 def listed(findings: list[Finding], limit: int = 10) -> str:

@@ -9,7 +9,10 @@ with workflow.unsafe.imports_passed_through():
     from models.intake import IntakeInput, IntakeResult, RecordRequested
     from models.states import IntegrationState
     from models.temporal_setup import INTEGRATION_SLUG, INTEGRATION_STATE
-    from workflows.policies import DEFAULT_RETRY, LOCAL_STEP_HEARTBEAT, LOCAL_STEP_TIMEOUT
+    from workflows.policies import (
+        LOCAL_HEARTBEATING_STEP,
+        LOCAL_STEP,
+    )
 
 
 @workflow.defn(name="IntegrationIntakeWorkflow")
@@ -28,7 +31,7 @@ class IntegrationIntakeWorkflow:
         self._step = "validating"
         parsed = await workflow.execute_activity(
             validate_request, intake,
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY,
+            **LOCAL_STEP,
         )
         if not parsed.ok or parsed.request is None:
             self._step = "invalid"
@@ -45,8 +48,7 @@ class IntegrationIntakeWorkflow:
             RecordRequested(request=request, repo=intake.repo, issue_number=intake.issue_number,
                             requested_by=intake.requested_by, workflow_id=info.workflow_id,
                             key=f"{info.workflow_id}/{info.run_id}/requested"),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
-            retry_policy=DEFAULT_RETRY,
+            **LOCAL_HEARTBEATING_STEP,
         )
         workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(ref.state)])
         self._step = "done"

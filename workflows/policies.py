@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 # Quick local work (parsing, registry writes).
@@ -30,3 +31,21 @@ AI_STEP_HEARTBEAT = timedelta(seconds=30)
 # Code checks and sandboxed test runs (an image build may happen on first use).
 SANDBOX_TIMEOUT = timedelta(minutes=15)
 SANDBOX_HEARTBEAT = timedelta(seconds=60)
+
+
+# The option bundles, one per kind of step: `workflow.execute_activity(fn, arg, **GITHUB_STEP)`.
+GITHUB_STEP = workflow.ActivityConfig(start_to_close_timeout=GITHUB_STEP_TIMEOUT,
+                                      heartbeat_timeout=GITHUB_STEP_HEARTBEAT,
+                                      retry_policy=DEFAULT_RETRY)
+MODEL_STEP = workflow.ActivityConfig(start_to_close_timeout=AI_STEP_TIMEOUT,
+                                     heartbeat_timeout=AI_STEP_HEARTBEAT,
+                                     retry_policy=DEFAULT_RETRY)
+LOCAL_STEP = workflow.ActivityConfig(start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                                     retry_policy=DEFAULT_RETRY)
+# Local steps that can block a little longer (a registry on another host) heartbeat.
+LOCAL_HEARTBEATING_STEP = workflow.ActivityConfig(start_to_close_timeout=LOCAL_STEP_TIMEOUT,
+                                                  heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
+                                                  retry_policy=DEFAULT_RETRY)
+SANDBOX_STEP = workflow.ActivityConfig(start_to_close_timeout=SANDBOX_TIMEOUT,
+                                       heartbeat_timeout=SANDBOX_HEARTBEAT,
+                                       retry_policy=DEFAULT_RETRY)

@@ -16,7 +16,9 @@ with workflow.unsafe.imports_passed_through():
         PullQuery,
         PullRef,
     )
-    from workflows.policies import DEFAULT_RETRY, GITHUB_STEP_HEARTBEAT, GITHUB_STEP_TIMEOUT
+    from workflows.policies import (
+        GITHUB_STEP,
+    )
     from workflows.saga import Saga
 
 
@@ -30,26 +32,21 @@ async def open_bot_pull_request(
     compensation's own pull request, the revert, passes None: it is left for a person)."""
     await workflow.execute_activity(
         create_branch, CreateBranch(repo=repo, branch=branch, from_ref="main"),
-        start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-        heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        **GITHUB_STEP)
     if saga is not None:
         saga.add("delete branch", lambda: workflow.execute_activity(
             delete_branch, DeleteBranch(repo=repo, branch=branch),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
+            **GITHUB_STEP))
     commit = await workflow.execute_activity(
         commit_files, CommitFiles(repo=repo, branch=branch, files=files, delete=delete,
                                   message=message),
-        start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-        heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        **GITHUB_STEP)
     pull: PullRef = await workflow.execute_activity(
         open_pull_request,
         OpenPullRequest(repo=repo, head=branch, base="main", body=body, title=title),
-        start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-        heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+        **GITHUB_STEP)
     if saga is not None:
         saga.add("close pull request", lambda: workflow.execute_activity(
             close_pull_request, PullQuery(repo=repo, number=pull.number),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
+            **GITHUB_STEP))
     return pull.model_copy(update={"head_sha": pull.head_sha or commit.sha})

@@ -51,14 +51,12 @@ with workflow.unsafe.imports_passed_through():
     from models.verify import CheckRequest, TestReport, TestRequest
     from workflows.names import INTEGRATIONS_DIR, review_workflow_id
     from workflows.policies import (
-        AI_STEP_HEARTBEAT,
-        AI_STEP_TIMEOUT,
         DEFAULT_RETRY,
-        GITHUB_STEP_HEARTBEAT,
-        GITHUB_STEP_TIMEOUT,
-        LOCAL_STEP_HEARTBEAT,
-        LOCAL_STEP_TIMEOUT,
-        SANDBOX_HEARTBEAT,
+        GITHUB_STEP,
+        LOCAL_HEARTBEATING_STEP,
+        LOCAL_STEP,
+        MODEL_STEP,
+        SANDBOX_STEP,
         SANDBOX_TIMEOUT,
     )
 
@@ -149,9 +147,7 @@ class CodeReviewWorkflow:
                                  summary="a newer push arrived before the review started")
         self._stage = "listing files"
         changed: list[PullFile] = await workflow.execute_activity(
-            list_pull_request_files, pull, start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT,
-            retry_policy=DEFAULT_RETRY)
+            list_pull_request_files, pull, **GITHUB_STEP)
         slugs = integration_slugs([f.filename for f in changed])
         if not slugs:
             return ReviewOutcome(status="skipped", head_sha=inp.head_sha, gate_passed=True,
@@ -169,21 +165,19 @@ class CodeReviewWorkflow:
             files: dict[str, str] = await workflow.execute_activity(
                 read_repo_files, RepoFilesQuery(repo=inp.repo, prefix=f"{INTEGRATIONS_DIR}{slug}/",
                                                 ref=inp.head_sha),
-                start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-                heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+                **GITHUB_STEP)
             files_of[slug] = files
             known = checked if checked and (checked.sha, checked.slug) == (inp.head_sha,
                                                                            slug) else None
             if known is None:
                 findings += await workflow.execute_activity(
                     check_generated_code, CheckRequest(slug=slug, files=files),
-                    start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
-                    retry_policy=DEFAULT_RETRY)
+                    **SANDBOX_STEP)
             else:
                 findings += known.findings
             findings += await workflow.execute_activity(
                 check_review_rules, RuleInput(slug=slug, files=files),
-                start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+                **LOCAL_STEP)
             if known is not None:
                 reused.append(slug)
                 reports.append(known.report)
@@ -192,8 +186,7 @@ class CodeReviewWorkflow:
             reports.append(await workflow.execute_activity(
                 run_generated_tests, TestRequest(slug=slug, files=files,
                                                  coverage_gate=inp.options.coverage_gate),
-                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY))
+                **SANDBOX_STEP))
 
         report = min(reports, key=lambda r: (r.passed and r.meets_coverage,
                                              r.coverage_percent or 0.0))
@@ -205,8 +198,7 @@ class CodeReviewWorkflow:
                              changed_lines=sum(f.additions + f.deletions for f in changed),
                              slugs=slugs, findings=findings, report=report,
                              options=inp.options),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
-            retry_policy=DEFAULT_RETRY)
+            **LOCAL_HEARTBEATING_STEP)
         reviews: list[ReviewResult] = []
         if workflow.patched(MODEL_REVIEW_PATCH):
             reviews = await self._code_reviews(slugs, files_of, findings, changed)
@@ -231,15 +223,13 @@ class CodeReviewWorkflow:
             post_inline_review,
             InlineReviewCommand(repo=inp.repo, number=inp.pr_number, body=body,
                                 marker=f"review-{inp.head_sha[:12]}", comments=comments),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         if decision.required and inp.options.reviewers:
             await workflow.execute_activity(
                 request_reviewers,
                 RequestReviewers(repo=inp.repo, number=inp.pr_number,
                                  reviewers=inp.options.reviewers),
-                start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-                heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+                **GITHUB_STEP)
         ok = gate_passed and not errors
         await self._status(inp, "success" if ok else "failure",
                            self._status_text(report, errors, decision))
@@ -257,15 +247,13 @@ class CodeReviewWorkflow:
         """Claude's review of each integration the PR touches (the offline rules without a
         key: their remarks repeat the checks' findings, so only their summary is posted)."""
         backend: Backend = await workflow.execute_activity(
-            select_backend, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-            retry_policy=DEFAULT_RETRY)
+            select_backend, **LOCAL_STEP)
         reviews: list[ReviewResult] = []
         for slug in slugs:
             self._stage = f"reviewing {slug} ({backend.value})"
             prefix = f"{INTEGRATIONS_DIR}{slug}/"
             lookup: IntegrationLookup = await workflow.execute_activity(
-                find_integration, slug, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-                retry_policy=DEFAULT_RETRY)
+                find_integration, slug, **LOCAL_STEP)
             review_input = ReviewInput(
                 request=stored_request(lookup), slug=slug, files=files_of[slug],
                 findings=[f for f in findings if f.path.startswith(prefix)],
@@ -273,20 +261,17 @@ class CodeReviewWorkflow:
                 integration_key=self._usage_key)
             if backend == Backend.CLAUDE:
                 reviews.append(await workflow.execute_activity(
-                    claude_review, review_input, start_to_close_timeout=AI_STEP_TIMEOUT,
-                    heartbeat_timeout=AI_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY))
+                    claude_review, review_input, **MODEL_STEP))
             else:
                 reviews.append(await workflow.execute_activity(
-                    offline_review, review_input, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-                    retry_policy=DEFAULT_RETRY))
+                    offline_review, review_input, **LOCAL_STEP))
         return reviews
 
     async def _superseded(self, inp: ReviewRun) -> bool:
         self._stage = "reading the pull request's head"
         head = await workflow.execute_activity(
             get_pull_head, PullQuery(repo=inp.repo, number=inp.pr_number),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         if head.sha == inp.head_sha:
             return False
         await self._status(inp, "error", f"superseded by a newer push ({head.sha[:7]})")
@@ -297,8 +282,7 @@ class CodeReviewWorkflow:
             set_commit_status,
             CommitStatus(repo=inp.repo, sha=inp.head_sha, state=state,  # type: ignore[arg-type]
                          context=STATUS_CONTEXT, description=description[:140]),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
 
     @staticmethod
     def _status_text(report: TestReport, errors: list[Finding],

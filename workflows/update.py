@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from models.codegen import Backend, Finding
     from models.creation import ApprovalDecision, ChangeRequest, ErrorCategory, Progress
     from models.deploy import DeployInput, deploy_workflow_id
+    from models.error_types import ErrorType
     from models.events import EventType
     from models.github import (
         CloseIssue,
@@ -81,15 +82,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.names import UPDATE_BRANCH_PREFIX, issue_marker
     from workflows.policies import (
-        AI_STEP_HEARTBEAT,
-        AI_STEP_TIMEOUT,
         DEFAULT_RETRY,
-        GITHUB_STEP_HEARTBEAT,
-        GITHUB_STEP_TIMEOUT,
-        LOCAL_STEP_HEARTBEAT,
+        GITHUB_STEP,
+        LOCAL_HEARTBEATING_STEP,
+        LOCAL_STEP,
         LOCAL_STEP_TIMEOUT,
-        SANDBOX_HEARTBEAT,
-        SANDBOX_TIMEOUT,
+        MODEL_STEP,
+        SANDBOX_STEP,
     )
     from workflows.pull_requests import open_bot_pull_request
     from workflows.revert import open_revert_pull_request
@@ -176,11 +175,10 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
         self._progress.current_step = "read"
         old_files: dict[str, str] = await workflow.execute_activity(
             read_repo_files, RepoFilesQuery(repo=inp.repo, prefix=root, ref="main"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         if not old_files:
             raise UpdateFailed(f"{root} is not on main in {inp.repo}: nothing to update",
-                               type="NothingToUpdate", non_retryable=True)
+                               type=ErrorType.NOTHING_TO_UPDATE, non_retryable=True)
         old_version = lookup.current_version or _manifest_version(old_files, root)
 
         files, report, compat, new_version, bump = await self._generate_until_green(
@@ -199,12 +197,12 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
             if review.status != "completed":
                 raise UpdateFailed(f"the review of {head_sha[:7]} ended {review.status}: the "
                                    "branch changed under the update; comment /retry",
-                                   type="ReviewSuperseded", non_retryable=True)
+                                   type=ErrorType.REVIEW_SUPERSEDED, non_retryable=True)
             if not review.gate_passed:
                 self._saga = Saga()  # the PR stays open, its failing status explains why
                 raise UpdateFailed(f"the review blocked the merge of #{pr_number}: "
                                    f"{review.summary.splitlines()[2] if review.summary else ''}",
-                                   type="ReviewGateFailed", non_retryable=True)
+                                   type=ErrorType.REVIEW_GATE_FAILED, non_retryable=True)
             await self._event(EventType.TESTS_COMPLETED, "tests", {
                 "passed": True, "coverage_percent": review.coverage_percent,
                 "security_scan": "passed", "version": new_version, "head_sha": head_sha})
@@ -221,7 +219,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
             if not workflow.patched(UPDATE_REGENERATES_PATCH):
                 raise UpdateFailed(f"changes requested by {decision.reviewer}: the pull request "
                                    "was closed; edit the issue with the change and comment "
-                                   "/retry", type="ChangesRequested", non_retryable=True)
+                                   "/retry", type=ErrorType.CHANGES_REQUESTED, non_retryable=True)
             # The reviewer's words go back to generation; the answer is a new commit on the
             # same pull request, reviewed again.
             reviewer_comments.append(decision.text)
@@ -238,8 +236,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                       method="squash",
                       title=f"Update {update.slug} to {new_version} (#{pr_number})",
                       message=f"Closes #{inp.issue_number}"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         self._saga = Saga()  # merged code is not undone by deleting its branch
         self._progress.merged_sha = merged.sha
         if workflow.patched(UPDATE_REVERT_PATCH):
@@ -248,8 +245,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                 new_version))
         await workflow.execute_activity(
             delete_branch, DeleteBranch(repo=inp.repo, branch=branch),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         await self._local(record_version, VersionCommand(
             slug=update.slug, version=new_version, commit_sha=merged.sha, pr_number=pr_number,
             manifest={**json.loads(files.get(f"{root}manifest.json", "{}")),
@@ -267,8 +263,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
         await workflow.execute_activity(
             close_issue, CloseIssue(repo=inp.repo, number=inp.issue_number,
                                     state_reason="completed"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         return UpdateResult(slug=update.slug, outcome="merged", old_version=old_version,
                             new_version=new_version, bump=bump, breaking=compat.breaking,
                             pr_number=pr_number, merged_sha=merged.sha, message=deployment,
@@ -291,8 +286,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
             backend = Backend.OFFLINE
             if workflow.patched(CLAUDE_UPDATE_PATCH):
                 backend = await workflow.execute_activity(
-                    select_backend, start_to_close_timeout=LOCAL_STEP_TIMEOUT,
-                    retry_policy=DEFAULT_RETRY)
+                    select_backend, **LOCAL_STEP)
             self._progress.backend = backend
         previous = current or old_files
         stop_when_stalled = workflow.patched(STALLED_PATCH)
@@ -323,8 +317,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
             self._progress.current_step = "check"
             findings = await workflow.execute_activity(
                 check_generated_code, CheckRequest(slug=update.slug, files=files),
-                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
+                **SANDBOX_STEP)
             if any(f.severity == "error" for f in findings):
                 continue
             self._progress.current_step = "test"
@@ -332,8 +325,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
             report: TestReport = await workflow.execute_activity(
                 run_generated_tests, TestRequest(slug=update.slug, files=tested,
                                                  coverage_gate=inp.coverage_gate),
-                start_to_close_timeout=SANDBOX_TIMEOUT, heartbeat_timeout=SANDBOX_HEARTBEAT,
-                retry_policy=DEFAULT_RETRY)
+                **SANDBOX_STEP)
             if report.passed and report.meets_coverage:
                 return files, report, compat, new_version, bump
             findings = report.findings
@@ -350,8 +342,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
         self._progress.current_step = "compatibility"
         report: CompatReport = await workflow.execute_activity(
             compare_public_api, CompatInput(slug=slug, old_files=old_files, new_files=new_files),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, heartbeat_timeout=LOCAL_STEP_HEARTBEAT,
-            retry_policy=DEFAULT_RETRY)
+            **LOCAL_HEARTBEATING_STEP)
         return report
 
     async def _claude_round(
@@ -364,15 +355,14 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
         wf_id = workflow.info().workflow_id
         await workflow.execute_activity(
             check_token_budget, BudgetCheck(integration_key=wf_id),
-            start_to_close_timeout=LOCAL_STEP_TIMEOUT, retry_policy=DEFAULT_RETRY)
+            **LOCAL_STEP)
         code: UpdateGenerated = await workflow.execute_activity(
             claude_generate_update, UpdateGenerateInput(
                 request=lookup.request, update=update,
                 version=bump_version(old_version, DECLARED_BUMP[update.kind]),
                 previous_files=previous, findings=findings, attempt=attempt,
                 renames=lookup.renames, integration_key=wf_id, reviewer_comments=comments),
-            start_to_close_timeout=AI_STEP_TIMEOUT, heartbeat_timeout=AI_STEP_HEARTBEAT,
-            retry_policy=DEFAULT_RETRY)
+            **MODEL_STEP)
         self._progress.usage = self._progress.usage + code.usage
         compat = await self._compare(update.slug, old_files, code.files)
         bump = strongest(DECLARED_BUMP[update.kind], compat.detected_bump)
@@ -488,14 +478,12 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
             CommitFiles(repo=inp.repo, branch=branch, files=files,
                         delete=sorted(p for p in old_files if p not in files),
                         message=f"Address review by {reviewer} ({new_version})"),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         await workflow.execute_activity(
             update_pull_request_body,
             PullBody(repo=inp.repo, number=pr_number, body=self._pull_request_body(
                 inp, update, files, old_version, new_version, bump, compat, report)),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
         self._progress.head_sha = commit.sha
         return commit.sha
 
@@ -511,8 +499,8 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                 timeout=APPROVAL_EXPIRY)
         except TimeoutError:
             raise UpdateFailed(f"no approval within {APPROVAL_EXPIRY}; the pull request was "
-                               "closed. Comment /retry to start again", type="ApprovalExpired",
-                               non_retryable=True) from None
+                               "closed. Comment /retry to start again",
+                               type=ErrorType.APPROVAL_EXPIRED, non_retryable=True) from None
         finally:
             self._progress.waiting_for_approval = False
         if self._approval is None:
@@ -552,8 +540,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
             upsert_bot_comment,
             UpsertComment(repo=self._inp.repo, number=self._inp.issue_number, marker=marker,
                           body=text),
-            start_to_close_timeout=GITHUB_STEP_TIMEOUT,
-            heartbeat_timeout=GITHUB_STEP_HEARTBEAT, retry_policy=DEFAULT_RETRY)
+            **GITHUB_STEP)
 
     async def _event(self, kind: EventType, name: str, payload: dict[str, object]) -> None:
         wf_id = workflow.info().workflow_id

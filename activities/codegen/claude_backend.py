@@ -39,6 +39,7 @@ from models.codegen import (
     ReviewResult,
     TokenUsage,
 )
+from models.error_types import ErrorType
 from models.manifest import TechnicalSpec
 from models.settings import Settings, get_settings
 
@@ -201,7 +202,7 @@ class ClaudeBackend:
             f"Claude returned output that does not fit the schema twice ({step}): "
             + "; ".join(problems),
             {"step": step, "errors": problems},
-            type="ClaudeOutputInvalid", non_retryable=True,
+            type=ErrorType.CLAUDE_OUTPUT_INVALID, non_retryable=True,
         )
 
     @staticmethod
@@ -235,7 +236,7 @@ class ClaudeBackend:
             raise ApplicationError(
                 "ANTHROPIC_API_KEY is not set: set it to an Anthropic API key, "
                 "or use the offline generator",
-                type="AnthropicKeyMissing", non_retryable=True,
+                type=ErrorType.ANTHROPIC_KEY_MISSING, non_retryable=True,
             )
         return anthropic.Anthropic(
             api_key=key,
@@ -283,6 +284,6 @@ class ClaudeBackend:
                 "tokens: raise CCB_CLAUDE_MAX_TOKENS or simplify the request "
                 f"(request-id {request_id})",
                 {"step": step, "request_id": request_id},
-                type="ClaudeAnswerTruncated", non_retryable=True,
+                type=ErrorType.CLAUDE_ANSWER_TRUNCATED, non_retryable=True,
             )
         return message, usage

@@ -1,0 +1,51 @@
+"""Every ``ApplicationError`` type the bot raises, in one catalogue.
+
+Workflows and activities raise with these names (``type=ErrorType.GITHUB_NOT_FOUND``) and
+compare against them; ``workflows.errors.classify`` maps them to the SPEC's categories: a
+``Critical...`` type is critical, an ``Internal...`` one the bot's own fault, a non-retryable
+one non-recoverable, the rest recoverable. Plain strings, as Temporal stores them.
+"""
+
+from __future__ import annotations
+
+
+class ErrorType:
+    """The type strings of the bot's application errors."""
+
+    ANTHROPIC_AUTHENTICATION = "AnthropicAuthentication"
+    ANTHROPIC_BAD_REQUEST = "AnthropicBadRequest"
+    ANTHROPIC_BILLING = "AnthropicBilling"
+    ANTHROPIC_CONNECTION = "AnthropicConnection"
+    ANTHROPIC_INVALID_RESPONSE = "AnthropicInvalidResponse"
+    ANTHROPIC_KEY_MISSING = "AnthropicKeyMissing"
+    ANTHROPIC_MODEL_NOT_FOUND = "AnthropicModelNotFound"
+    ANTHROPIC_OVERLOADED = "AnthropicOverloaded"
+    ANTHROPIC_PERMISSION_DENIED = "AnthropicPermissionDenied"
+    ANTHROPIC_RATE_LIMITED = "AnthropicRateLimited"
+    ANTHROPIC_REQUEST_REJECTED = "AnthropicRequestRejected"
+    ANTHROPIC_REQUEST_TOO_LARGE = "AnthropicRequestTooLarge"
+    ANTHROPIC_TIMEOUT = "AnthropicTimeout"
+    ANTHROPIC_UNAVAILABLE = "AnthropicUnavailable"
+    APPROVAL_EXPIRED = "ApprovalExpired"
+    CHANGES_REQUESTED = "ChangesRequested"
+    CLAUDE_ANSWER_TRUNCATED = "ClaudeAnswerTruncated"
+    CLAUDE_OUTPUT_INVALID = "ClaudeOutputInvalid"
+    DEPLOYMENT_REFUSED = "DeploymentRefused"
+    DEPLOYMENT_ROLLED_BACK = "DeploymentRolledBack"
+    GENERATION_DID_NOT_CONVERGE = "GenerationDidNotConverge"
+    GITHUB_BAD_CREDENTIALS = "GitHubBadCredentials"
+    GITHUB_FORBIDDEN = "GitHubForbidden"
+    GITHUB_NOT_CONFIGURED = "GitHubNotConfigured"
+    GITHUB_NOT_FOUND = "GitHubNotFound"
+    GITHUB_RATE_LIMITED = "GitHubRateLimited"
+    GITHUB_REJECTED = "GitHubRejected"
+    GITHUB_STALE_HEAD = "GitHubStaleHead"
+    GITHUB_UNAVAILABLE = "GitHubUnavailable"
+    INTERNAL_GENERATION_DID_NOT_CONVERGE = "InternalGenerationDidNotConverge"
+    INTERNAL_GENERATION_STALLED = "InternalGenerationStalled"
+    INVALID_REQUEST = "InvalidRequest"
+    NOTHING_TO_UPDATE = "NothingToUpdate"
+    REVIEW_GATE_FAILED = "ReviewGateFailed"
+    REVIEW_SUPERSEDED = "ReviewSuperseded"
+    SLUG_TAKEN = "SlugTaken"
+    TOKEN_BUDGET_EXCEEDED = "TokenBudgetExceeded"  # noqa: S105 - an error type, not a secret
