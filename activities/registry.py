@@ -13,7 +13,6 @@ from activities.codegen.select import select_backend
 from activities.compat import COMPAT_ACTIVITIES
 from activities.deploy.monitoring import MONITOR_ACTIVITIES
 from activities.deploy.steps import DEPLOY_ACTIVITIES
-from activities.flags import read_feature_flags
 from activities.github_ops import GITHUB_ACTIVITIES
 from activities.github_review import REVIEW_GITHUB_ACTIVITIES
 from activities.intake import INTAKE_ACTIVITIES
@@ -32,7 +31,6 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     select_backend,
     *VERIFY_ACTIVITIES,
     publish_progress,
-    read_feature_flags,
     *DEPLOY_ACTIVITIES,
     *MONITOR_ACTIVITIES,
     # the update and code-review workflows

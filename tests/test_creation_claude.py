@@ -115,7 +115,7 @@ async def test_seeded_bad_code_is_caught_and_the_next_round_fixes_it(
           f"{sum(x in fix_request for x in ('eval', 'subprocess', 'ctypes', 'syntax'))}/4 kinds")
 
 
-async def test_only_bad_code_stops_at_the_bound_with_the_findings(
+async def test_the_same_bad_files_twice_stop_at_once(
     client: Client, task_queue: str, world: World, messages_api: MessagesApiServer,
 ) -> None:
     server = messages_api
@@ -124,15 +124,36 @@ async def test_only_bad_code_stops_at_the_bound_with_the_findings(
         server.reply_tool_use(files_answer(bad_files()))
     issue = world.new_issue()
     async with running_worker(client, task_queue):
+        handle = await start_creation(client, world, issue, task_queue, max_fix_rounds=3)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+    assert getattr(failed.value.cause, "type", "") == "InternalGenerationStalled"
+    assert "round 2 wrote exactly the same files again" in str(failed.value.cause)
+    [comment] = world.bot_comments(issue)
+    assert "**Failed** (internal error)" in comment and "seed_eval.py" in comment
+
+
+async def test_only_bad_code_stops_at_the_bound_with_the_findings(
+    client: Client, task_queue: str, world: World, messages_api: MessagesApiServer,
+) -> None:
+    server = messages_api
+    server.reply_tool_use(spec_answer())
+    for attempt in range(2):  # each round changes something, and none is clean
+        notes = {"integrations/acme-weather/NOTES.md": f"attempt {attempt + 1}\n"}
+        server.reply_tool_use(files_answer({**bad_files(), **notes}))
+    issue = world.new_issue()
+    async with running_worker(client, task_queue):
         handle = await start_creation(client, world, issue, task_queue, max_fix_rounds=2)
         with pytest.raises(WorkflowFailureError) as failed:
             await handle.result()
         progress = await handle.query("progress", result_type=Progress)
 
     assert "after 2 rounds" in str(failed.value.cause)
+    assert getattr(failed.value.cause, "type", "") == "InternalGenerationDidNotConverge"
     assert progress.state == IntegrationState.FAILED
     [comment] = world.bot_comments(issue)
-    assert "**Failed**" in comment and "after 2 rounds" in comment
+    assert "**Failed** (internal error)" in comment and "after 2 rounds" in comment
+    assert "the bot's fault" in comment and "edit the issue" not in comment.lower()
     print("findings:", [(f.tool, f.path.rsplit("/", 1)[-1], f.code) for f in progress.findings])
     for seeded in ("seed_eval.py", "seed_subprocess.py", "seed_ctypes.py", "seed_syntax.py"):
         assert seeded in comment, seeded

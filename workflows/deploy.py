@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         wait_until_healthy,
         watch_version,
     )
+    from activities.flags import read_feature_flags
     from activities.lifecycle import record_event, record_version, transition_state
     from models.deploy import (
         LOCAL_ISOLATION_NOTE,
@@ -71,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from models.states import IntegrationState
     from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, ends_the_run
 
+FLAGS_BY_ACTIVITY_PATCH = "deploy-reads-flags-by-activity"
 # Timeouts and retries of the deployment's steps, in one place.
 STEP_TIMEOUT = timedelta(minutes=2)
 BUILD_TIMEOUT = timedelta(minutes=20)
@@ -120,7 +122,7 @@ class DeployWorkflow:
                               deployment_key=f"{info.workflow_id}/{info.run_id}",
                               workflow_id=info.workflow_id)
         self._inp = inp
-        self._flags: FeatureFlags = inp.flags or flags_for(inp.environment)
+        self._flags: FeatureFlags = inp.flags or await self._read_flags(inp.environment)
         manifest = inp.files.get(f"integrations/{inp.slug}/manifest.json", "")
         try:
             plan: LivePlan = await self._act(plan_deployment, PlanRequest(
@@ -300,6 +302,14 @@ class DeployWorkflow:
             self._progress.step = "rolled back"
 
     # -- small helpers -------------------------------------------------------------------------
+
+    async def _read_flags(self, environment: str) -> FeatureFlags:
+        """The environment's flags, through history (an activity): settings are read by
+        activities, never by workflow code. Earlier runs read them in place."""
+        if workflow.patched(FLAGS_BY_ACTIVITY_PATCH):
+            flags: FeatureFlags = await self._act(read_feature_flags, environment)
+            return flags
+        return flags_for(environment)
 
     async def _act(self, fn: Any, arg: object, limit: timedelta = STEP_TIMEOUT) -> Any:
         return await workflow.execute_activity(

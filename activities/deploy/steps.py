@@ -26,6 +26,7 @@ from activities.deploy.traffic_steps import (
     routes_or_none,
 )
 from activities.faults import pause_point
+from activities.flags import read_feature_flags
 from activities.traffic import switch
 from models.deploy import (
     BuildRequest,
@@ -367,6 +368,7 @@ def rollback_traffic(request: RollbackTraffic) -> None:
 
 
 DEPLOY_ACTIVITIES: list[Callable[..., object]] = [
+    read_feature_flags,  # the deployment reads its environment's flags through history
     plan_deployment,
     check_gates,
     record_deployment_status,
