@@ -26,11 +26,13 @@ up: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Installs what the tests need (PostgreSQL, docker-compose, ...), lints, runs the suite.
 test: setup
 	bash scripts/ensure-test-services.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	. ./.data/test-services.env && $(PY) -m pytest $(PYTEST_ARGS)
 
 clean:

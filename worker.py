@@ -18,10 +18,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.registry import ALL_ACTIVITIES
-from models.logging_setup import configure_logging
-from models.registry import open_registry
-from models.settings import Settings, get_settings
-from models.temporal_setup import connect
+from infra.logging_setup import configure_logging
+from infra.settings import Settings, get_settings
+from infra.temporal import connect
+from registry.store import open_registry
 from workflows.registry import ALL_WORKFLOWS
 
 log = structlog.get_logger("ccb.worker")

@@ -12,7 +12,7 @@ import time
 
 from temporalio import activity
 
-from models.settings import get_settings
+from infra.settings import get_settings
 
 
 def pause_point(name: str) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from models.flags import FeatureFlags, flags_for
+from infra.flags import flags_for
+from models.flags import FeatureFlags
 
 
 @activity.defn

@@ -28,8 +28,8 @@ from github import Auth, Github
 from github.Repository import Repository
 from temporalio.exceptions import ApplicationError
 
+from infra.settings import Settings, get_settings
 from models.error_types import ErrorType
-from models.settings import Settings, get_settings
 
 FORGE_BOT = "ccb-bot"
 REQUEST_TIMEOUT_SECONDS = 30

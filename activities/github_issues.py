@@ -12,6 +12,7 @@ from temporalio import activity
 
 from activities.github_client import github_client, repository
 from activities.github_errors import github_activity
+from infra.settings import get_settings
 from models.github import (
     CloseIssue,
     CommentRef,
@@ -22,7 +23,6 @@ from models.github import (
     hidden_marker,
     with_marker,
 )
-from models.settings import get_settings
 
 PERMISSIONS: tuple[Permission, ...] = ("admin", "maintain", "write", "triage", "read", "none")
 

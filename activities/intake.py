@@ -6,12 +6,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.faults import pause_point
+from infra.settings import get_settings
 from models.error_types import ErrorType
 from models.intake import IntakeInput, IntegrationRef, RecordRequested
 from models.issue_form import parse_issue_form
-from models.registry import SlugTakenError, open_registry
 from models.request import ParsedRequest
-from models.settings import get_settings
+from registry.store import SlugTakenError, open_registry
 
 
 @activity.defn

@@ -5,11 +5,11 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from infra.settings import get_settings
 from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
-from models.registry import Registry, UnknownIntegrationError, open_registry
-from models.registry_tables import Integration, utcnow
-from models.settings import get_settings
 from models.states import InvalidTransitionError
+from registry.store import Registry, UnknownIntegrationError, open_registry
+from registry.tables import Integration, utcnow
 
 
 def _registry() -> Registry:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.github_issues import add_labels, remove_labels, upsert_bot_comment
+from infra.settings import get_settings
 from models.creation import ErrorCategory, Progress, StepStatus
 from models.github import LabelChange, UpsertComment
 from models.progress import ProgressUpdate
-from models.settings import get_settings
 from models.states import IntegrationState
 
 PROGRESS_MARKER = "progress"

@@ -6,12 +6,12 @@ import asyncio
 
 from temporalio import activity
 
+from infra.settings import get_settings
 from models.intake import IntakeInput
 from models.issue_form import ParsedUpdate, parse_update_form
-from models.registry import open_registry
 from models.review import ReviewOutcome
-from models.settings import get_settings
 from models.update import UPDATE_STATE_KEY, IntegrationLookup
+from registry.store import open_registry
 
 
 @activity.defn
@@ -47,7 +47,7 @@ async def await_review(workflow_id: str) -> ReviewOutcome:
     A read of a workflow's result: safe to repeat. Heartbeats while it waits, so a worker that
     dies here is noticed quickly and the wait resumes elsewhere.
     """
-    from models.temporal_setup import connect
+    from infra.temporal import connect
 
     client = await connect(get_settings())
     handle = client.get_workflow_handle(workflow_id, result_type=ReviewOutcome)

@@ -10,11 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from temporalio.exceptions import ApplicationError
 
+from infra.settings import get_settings
 from models.codegen import TokenUsage
 from models.error_types import ErrorType
-from models.registry import Registry, open_registry
-from models.settings import get_settings
-from models.usage_tables import LlmCall
+from registry.store import Registry, open_registry
+from registry.usage import LlmCall
 
 
 @lru_cache(maxsize=8)

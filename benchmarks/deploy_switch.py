@@ -49,10 +49,10 @@ async def run(args: argparse.Namespace) -> int:
     from temporalio.testing import WorkflowEnvironment
 
     from activities.deploy.traffic_steps import proxy_of
+    from infra.settings import get_settings
     from models.deploy import DeployInput, DeployKind, DeployResult, deploy_workflow_id
-    from models.deployments import previous_good
-    from models.registry import open_registry
-    from models.settings import get_settings
+    from registry.deployments import previous_good
+    from registry.store import open_registry
     from tests.conftest import bin_path
     from tests.deploy_helpers import (
         cleanup,

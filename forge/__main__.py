@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from forge.server import serve
-from models.settings import get_settings
+from infra.settings import get_settings
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import uvicorn
 
 from forge.app import create_app
 from forge.state import Forge, ForgeConfig
-from models.settings import Settings
+from infra.settings import Settings
 
 log = logging.getLogger("forge")
 STARTUP_TIMEOUT_SECONDS = 15.0

@@ -1,4 +1,5 @@
-"""Feature flags per environment (SPEC "Feature flags"): defaults here, overrides in settings.
+"""Feature flags per environment (SPEC "Feature flags"): the defaults here; the settings'
+overrides are applied by ``infra.flags.flags_for``.
 
     CCB_FEATURE_FLAGS='{"production": {"auto_deployment": true}}'
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from models.deployment import Environment
-from models.settings import get_settings
 
 
 class FeatureFlags(BaseModel):
@@ -30,19 +30,3 @@ DEFAULT_FLAGS: dict[Environment, FeatureFlags] = {
     Environment.STAGING: FeatureFlags(),
     Environment.PRODUCTION: FeatureFlags(auto_deployment=False, traffic_approval=True),
 }
-
-
-class UnknownFlagError(ValueError):
-    """An override names a flag or environment that does not exist."""
-
-
-def flags_for(environment: Environment | str) -> FeatureFlags:
-    """The defaults of ``environment`` with the settings' overrides applied."""
-    env = Environment(environment)
-    overrides = get_settings().feature_flags.get(env.value, {})
-    unknown = sorted(set(overrides) - set(FeatureFlags.model_fields))
-    if unknown:
-        raise UnknownFlagError(
-            f"CCB_FEATURE_FLAGS names unknown flags for {env}: {', '.join(unknown)}; "
-            f"known: {', '.join(FeatureFlags.model_fields)}")
-    return DEFAULT_FLAGS[env].model_copy(update=overrides)

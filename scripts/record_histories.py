@@ -23,8 +23,8 @@ async def record() -> None:
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
+    from infra.temporal import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.intake import IntakeInput, IntakeResult
-    from models.temporal_setup import INTEGRATION_SLUG, INTEGRATION_STATE
     from tests.conftest import running_worker
     from tests.creation_recording import record_creation_histories
     from tests.update_recording import record_update_histories

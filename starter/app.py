@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from temporalio.client import Client
 
-from models.registry import open_registry
-from models.settings import Settings, get_settings
-from models.temporal_setup import connect
+from infra.settings import Settings, get_settings
+from infra.temporal import connect
+from registry.store import open_registry
 from starter.webhooks import webhook_router
 
 READY_CHECK_TIMEOUT = 2.0
@@ -78,7 +78,7 @@ def main() -> None:
 
     import uvicorn
 
-    from models.logging_setup import configure_logging
+    from infra.logging_setup import configure_logging
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format, process="starter")

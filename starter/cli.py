@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from models.settings import get_settings
+from infra.settings import get_settings
 from starter.cli_commands import register
 from starter.cli_deploy import register as register_deploy
 from starter.cli_update import register as register_update
@@ -34,7 +34,7 @@ def up(
     = False,
 ) -> None:
     """Start the embedded stack (Temporal dev server, worker, starter) in the foreground."""
-    from models.logging_setup import configure_logging
+    from infra.logging_setup import configure_logging
     from starter.stack import Stack, StackError
 
     settings = get_settings()
@@ -80,7 +80,7 @@ def up(
 async def _run_sample(settings: Any) -> int:
     from temporalio.client import WorkflowFailureError
 
-    from models.temporal_setup import connect
+    from infra.temporal import connect
     from starter.sample import send_sample
 
     client = await connect(settings)
@@ -101,7 +101,7 @@ async def _run_sample(settings: Any) -> int:
 
 
 def _registry() -> Any:
-    from models.registry import open_registry
+    from registry.store import open_registry
 
     return open_registry(get_settings().registry_url)
 
@@ -113,7 +113,7 @@ def list_integrations(
 ) -> None:
     """Integrations: state, current version, the live colour in ENV and its health."""
     from activities.deploy.probes import check_health
-    from models.deployments import live_deployment
+    from registry.deployments import live_deployment
 
     registry = _registry()
     rows = registry.list_integrations()
@@ -157,7 +157,7 @@ register_update(app)
 
 def _guard(command: Callable[[], None]) -> int:
     """Run ``command``; known errors become one line, never a traceback."""
-    from models.registry import RegistryError
+    from registry.store import RegistryError
 
     try:
         command()

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from models.settings import Settings, get_settings
+from infra.settings import Settings, get_settings
 from workflows import names
 
 T = TypeVar("T")
@@ -64,7 +64,7 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     """Connect to Temporal, run ``work(dispatcher)``, turn known failures into one line."""
     from temporalio.service import RPCError
 
-    from models.temporal_setup import connect
+    from infra.temporal import connect
     from starter.dispatch import Dispatcher, TemporalUnavailable
 
     async def go() -> T:
@@ -289,7 +289,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _registry_rows(settings: Settings, repo: str, issue: int | None) -> list[str]:
-    from models.registry import RegistryError, open_registry
+    from registry.store import RegistryError, open_registry
 
     try:
         rows = open_registry(settings.registry_url).list_integrations()

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from infra.settings import get_settings
 from models.deploy import (
     DeployInput,
     DeployKind,
@@ -22,7 +23,6 @@ from models.deploy import (
     deploy_workflow_id,
 )
 from models.deployment import DeploymentStatus, Environment
-from models.settings import get_settings
 
 EnvOption = Annotated[Environment, typer.Option("--env", help="target environment")]
 
@@ -55,7 +55,7 @@ def read_source(source: Path, slug: str) -> tuple[dict[str, str], str]:
 
 
 async def _run(inp: DeployInput, workflow_id: str) -> DeployResult:
-    from models.temporal_setup import connect
+    from infra.temporal import connect
 
     settings = get_settings()
     client = await connect(settings)
@@ -108,8 +108,8 @@ def deploy(slug: Annotated[str, typer.Argument(help="the integration's slug")],
 def rollback(slug: Annotated[str, typer.Argument(help="the integration's slug")],
              env: EnvOption = Environment.DEVELOPMENT) -> None:
     """Go back to the version that served before the live one (its image is kept)."""
-    from models.deployments import live_deployment, previous_good
-    from models.registry import RegistryError, open_registry
+    from registry.deployments import live_deployment, previous_good
+    from registry.store import RegistryError, open_registry
 
     registry = open_registry(get_settings().registry_url)
     try:
@@ -135,8 +135,8 @@ def list_deployments(env: Annotated[Environment | None, typer.Option(
                      ) -> None:
     """Deployments: integration, version, environment, live colour, status and health."""
     from activities.deploy.probes import check_health
-    from models.deployments import deployments
-    from models.registry import open_registry
+    from registry.deployments import deployments
+    from registry.store import open_registry
 
     rows = deployments(open_registry(get_settings().registry_url),
                        environment=env.value if env else None)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from models.settings import get_settings
+from infra.settings import get_settings
 from starter.cli_commands import REPO, CliError, _fail, _github, _github_call, _one_line, _run
 from workflows import names
 
@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
     @_one_line
     def versions(slug: Annotated[str, typer.Argument(help="the integration's slug")]) -> None:
         """An integration's versions (current one marked) and its state transitions."""
-        from models.registry import RegistryError, open_registry
+        from registry.store import RegistryError, open_registry
 
         registry = open_registry(get_settings().registry_url)
         try:

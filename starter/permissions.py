@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from models.settings import Settings
+from infra.settings import Settings
 
 LOOKUP_TIMEOUT = 3.0
 CACHE_SECONDS = 60.0

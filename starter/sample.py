@@ -18,8 +18,8 @@ from github import Auth, Github
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
+from infra.settings import Settings
 from models.creation import CreationResult, Progress
-from models.settings import Settings
 from workflows.names import creation_workflow_id
 
 SAMPLE_BODY = (Path(__file__).parent / "sample_request.md").read_text()
@@ -74,7 +74,7 @@ async def send_sample(client: Client, settings: Settings,
             "(the sample body is starter/sample_request.md); the sample does not act for you "
             "on real GitHub")
         return None
-    from models.registry import open_registry
+    from registry.store import open_registry
 
     existing = open_registry(settings.registry_url).find(SAMPLE_SLUG)
     if existing is not None and existing.state != "FAILED":

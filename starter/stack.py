@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from models.settings import Settings
-from models.temporal_setup import SEARCH_ATTRIBUTES, connect, ensure_search_attributes
+from infra.settings import Settings
+from infra.temporal import SEARCH_ATTRIBUTES, connect, ensure_search_attributes
 
 STARTUP_TIMEOUT = 60.0
 SAMPLE_CREDENTIALS = {"ACME_WEATHER_API_KEY": "placeholder-for-the-fictional-sample-service"}

@@ -34,10 +34,10 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 from temporalio.client import Client
 
+from infra.settings import Settings
+from infra.temporal import connect
 from models.creation import ApprovalDecision, ChangeRequest
 from models.github import UpsertComment
-from models.settings import Settings
-from models.temporal_setup import connect
 from models.webhooks import EVENT_MODELS, ReviewRequest
 from starter import signature
 from starter.commands import Command, CommandMisuse, CommandName

@@ -20,9 +20,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from models.registry import Registry, open_registry
-from models.settings import get_settings
-from models.temporal_setup import SEARCH_ATTRIBUTES
+from infra.settings import get_settings
+from infra.temporal import SEARCH_ATTRIBUTES
+from registry.store import Registry, open_registry
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("CCB_SHARED_DIR") or REPO_ROOT.parent / "shared").resolve()

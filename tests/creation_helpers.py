@@ -15,8 +15,8 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.github_client import reset_github_client
 from forge.testing import ForgeHandle, running_forge
+from infra.settings import get_settings
 from models.creation import CreationInput, Progress
-from models.settings import get_settings
 from tests.conftest import REPO_ROOT
 
 SAMPLE_BODY = (REPO_ROOT / "starter" / "sample_request.md").read_text()

@@ -24,6 +24,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from activities.github_client import reset_github_client
 from forge.testing import ForgeHandle, running_forge
+from infra.settings import get_settings
 from models.creation import (
     ApprovalAnswer,
     ApprovalDecision,
@@ -32,7 +33,6 @@ from models.creation import (
     CreationResult,
     Progress,
 )
-from models.settings import get_settings
 from tests.creation_helpers import GITHUB_ENV, SAMPLE_BODY, wait_for_approval_wait
 
 GENERATION = "_v3"

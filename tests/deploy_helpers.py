@@ -33,12 +33,12 @@ from activities.github_issues import upsert_bot_comment
 from activities.lifecycle import LIFECYCLE_ACTIVITIES
 from activities.sandbox.docker_runner import docker_client
 from activities.traffic import haproxy_process
+from infra.settings import get_settings
 from models.deploy import DeployTuning
 from models.deployment import Color
 from models.events import EventType
-from models.registry import Registry
-from models.settings import get_settings
 from models.states import IntegrationState
+from registry.store import Registry
 from workflows.deploy import DeployWorkflow
 from workflows.monitor import HealthMonitorWorkflow
 
@@ -180,7 +180,7 @@ def start_worker_process(env: dict[str, str], log: Path) -> subprocess.Popen[byt
 
 
 async def _run_worker() -> None:
-    from models.temporal_setup import connect
+    from infra.temporal import connect
 
     settings = get_settings()
     client = await connect(settings, attempts=20)

@@ -359,7 +359,7 @@ def _error(error_type: str, message: str) -> dict[str, Any]:
 def claude_api(monkeypatch: pytest.MonkeyPatch,
                api_key: str = "sk-ant-test-dummy-key") -> Iterator[MessagesApiServer]:
     """The server, with the settings pointing the Claude backend (and its key) at it."""
-    from models.settings import get_settings
+    from infra.settings import get_settings
 
     with MessagesApiServer(api_key=api_key) as server:
         monkeypatch.setenv("ANTHROPIC_API_KEY", api_key)

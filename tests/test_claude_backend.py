@@ -30,6 +30,7 @@ from activities.codegen.claude_activities import CLAUDE_ACTIVITIES, claude_analy
 from activities.codegen.claude_backend import ClaudeBackend
 from activities.codegen.pricing import price_for, with_cost
 from activities.llm_errors import retry_delay
+from infra.settings import get_settings
 from models.codegen import (
     AnalyzeInput,
     AnalyzeResult,
@@ -41,7 +42,6 @@ from models.codegen import (
 )
 from models.manifest import ModuleSpec, PublicFunction, TechnicalSpec
 from models.request import AuthType, Endpoint, IntegrationRequest, IntegrationType
-from models.settings import get_settings
 from tests.messages_api_server import DEFAULT_USAGE, MessagesApiServer, Reply, sent_api_key
 
 API_KEY = "sk-ant-test-7f3e9c1d-NEVER-LOG-ME"

@@ -11,8 +11,8 @@ from temporalio.client import Client, WorkflowFailureError
 from activities.usage import calls
 from models.codegen import Backend
 from models.creation import ApprovalAnswer, ApprovalDecision, Progress
-from models.registry import Registry
 from models.states import IntegrationState
+from registry.store import Registry
 from tests.claude_scripts import (
     REVIEW_ANSWER,
     bad_files,

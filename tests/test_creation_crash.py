@@ -26,8 +26,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from models.creation import ApprovalAnswer, ApprovalDecision, Progress
-from models.registry import Registry
 from models.states import IntegrationState
+from registry.store import Registry
 from tests.conftest import REPO_ROOT
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     GITHUB_ENV,

@@ -8,8 +8,8 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from models.creation import Progress
-from models.registry import Registry
 from models.states import IntegrationState
+from registry.store import Registry
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     World,

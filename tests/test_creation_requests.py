@@ -13,11 +13,11 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.codegen.offline import layout
 from activities.deploy.traffic_steps import proxy_of
+from infra.settings import get_settings
 from models.creation import ApprovalAnswer, ApprovalDecision, Progress
 from models.events import EventType
-from models.registry import Registry, open_registry
-from models.settings import get_settings
 from models.states import IntegrationState
+from registry.store import Registry, open_registry
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixtures `world`, `deploying_world`
     World,

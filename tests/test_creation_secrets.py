@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from models.settings import get_settings
+from infra.settings import get_settings
 from tests.claude_scripts import REVIEW_ANSWER, files_answer, good_files, spec_answer
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait

@@ -10,8 +10,8 @@ import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
 from models.creation import Progress
-from models.registry import Registry
 from models.states import IntegrationState
+from registry.store import Registry
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
 from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world

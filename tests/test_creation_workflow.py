@@ -15,12 +15,12 @@ from temporalio.client import (
 )
 
 from activities.deploy.traffic_steps import proxy_of
+from infra.settings import get_settings
 from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
-from models.deployments import live_deployment
 from models.issue_form import parse_issue_form
-from models.registry import Registry, open_registry
-from models.settings import get_settings
 from models.states import IntegrationState
+from registry.deployments import live_deployment
+from registry.store import Registry, open_registry
 from tests.conftest import REPO_ROOT, running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixtures `world`, `deploying_world`
     SAMPLE_BODY,

@@ -10,9 +10,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from models.deployments import record_deployment
-from models.registry import Registry, open_registry
-from models.settings import get_settings
+from infra.settings import get_settings
+from registry.deployments import record_deployment
+from registry.store import Registry, open_registry
 from starter.cli_deploy import read_source, register
 from tests.deploy_helpers import deploy_environment, faulty_files
 from tests.deploy_helpers import register as register_integration

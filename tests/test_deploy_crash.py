@@ -17,11 +17,11 @@ from activities.deploy import containers
 from activities.deploy.naming import LABEL_INSTALLATION, installation
 from activities.deploy.traffic_steps import proxy_of, routes_or_none
 from activities.sandbox.docker_runner import docker_client
+from infra.settings import get_settings
 from models.deploy import DeployInput, DeployResult, deploy_workflow_id
-from models.deployments import live_deployment
-from models.registry import Registry, open_registry
-from models.settings import get_settings
 from models.traffic import ServerAdminState
+from registry.deployments import live_deployment
+from registry.store import Registry, open_registry
 from tests.deploy_helpers import (
     deploy_environment,
     deploy_worker,

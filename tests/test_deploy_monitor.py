@@ -13,12 +13,12 @@ from temporalio.client import Client
 from activities.deploy.traffic_steps import proxy_of
 from activities.sandbox.docker_runner import docker_client
 from activities.traffic import haproxy_process
+from infra.settings import get_settings
 from models.deploy import DeployInput, MonitorInput, monitor_workflow_id
 from models.deployment import Color
-from models.deployments import live_deployment
 from models.events import EventType
-from models.registry import Registry, open_registry
-from models.settings import get_settings
+from registry.deployments import live_deployment
+from registry.store import Registry, open_registry
 from tests.deploy_helpers import (
     deploy_environment,
     deploy_worker,

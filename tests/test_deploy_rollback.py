@@ -13,13 +13,13 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.deploy.traffic_steps import proxy_of
 from activities.traffic import switch
+from infra.settings import get_settings
 from models.deploy import DeployInput
 from models.deployment import Color, DeploymentStatus
-from models.deployments import deployments, live_deployment
 from models.events import EventType
-from models.registry import Registry, open_registry
-from models.settings import get_settings
 from models.traffic import ServerAdminState
+from registry.deployments import deployments, live_deployment
+from registry.store import Registry, open_registry
 from tests.deploy_helpers import (
     deploy_environment,
     deploy_worker,

@@ -10,8 +10,8 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.deploy.steps import environment_tuning
+from infra.settings import get_settings
 from models.deploy import DeployTuning
-from models.settings import get_settings
 
 
 @pytest.fixture(autouse=True)

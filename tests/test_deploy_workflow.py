@@ -13,12 +13,12 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.deploy.traffic_steps import proxy_of, routes_or_none
 from activities.traffic import switch
+from infra.settings import get_settings
 from models.deploy import DeployInput, DeployKind, DeployResult, deploy_workflow_id
 from models.deployment import Color, DeploymentStatus
-from models.deployments import deployments, live_deployment, previous_good
-from models.registry import Registry, open_registry
-from models.settings import get_settings
 from models.traffic import ServerAdminState
+from registry.deployments import deployments, live_deployment, previous_good
+from registry.store import Registry, open_registry
 from tests.deploy_helpers import (
     deploy_environment,
     deploy_worker,
@@ -160,7 +160,7 @@ async def test_without_docker_the_same_workflow_runs_local_processes_and_says_so
 
 
 def test_flags_per_environment_defaults_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    from models.flags import UnknownFlagError, flags_for
+    from infra.flags import UnknownFlagError, flags_for
 
     assert flags_for("development").auto_deployment and flags_for("staging").auto_deployment
     production = flags_for("production")

@@ -40,6 +40,7 @@ from activities.github_pulls import (
     update_pull_request_body,
 )
 from forge.testing import running_forge
+from infra.settings import get_settings
 from models.github import (
     CloseIssue,
     CommitFiles,
@@ -58,7 +59,6 @@ from models.github import (
     UpsertComment,
     hidden_marker,
 )
-from models.settings import get_settings
 
 GITHUB_ENV = ("GITHUB_TOKEN", "CCB_GITHUB_TOKEN", "CCB_GITHUB_API_URL", "CCB_GITHUB_APP_ID",
               "CCB_GITHUB_APP_PRIVATE_KEY_PATH", "CCB_GITHUB_INSTALLATION_ID", "CCB_BOT_LOGIN")

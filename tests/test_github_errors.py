@@ -27,6 +27,7 @@ from activities.github_errors import MAX_RATE_LIMIT_WAIT_SECONDS, rate_limit_wai
 from activities.github_git import commit_files, set_commit_status
 from activities.github_issues import add_labels, get_collaborator_permission, upsert_bot_comment
 from activities.github_pulls import list_pull_request_files, open_pull_request
+from infra.settings import get_settings
 from models.github import (
     CommitFiles,
     CommitStatus,
@@ -36,7 +37,6 @@ from models.github import (
     PullQuery,
     UpsertComment,
 )
-from models.settings import get_settings
 from tests.github_error_server import ErrorServer, running_error_server
 
 REPO = "demo/integrations"

@@ -15,8 +15,8 @@ from temporalio.client import Client
 
 from models.events import EventType
 from models.intake import IntakeInput, IntakeResult, intake_workflow_id
-from models.registry import Registry
 from models.states import IntegrationState
+from registry.store import Registry
 from tests.conftest import REPO_ROOT, running_worker
 from tests.visibility import listed as visible
 from workflows.intake import IntegrationIntakeWorkflow

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from models.events import EventType
-from models.registry import Registry, SlugTakenError, UnknownIntegrationError, make_engine
 from models.states import IntegrationState
+from registry.store import Registry, SlugTakenError, UnknownIntegrationError, make_engine
 
 POSTGRES_URL = os.environ.get("CCB_TEST_POSTGRES_URL", "")
 

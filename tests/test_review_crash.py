@@ -7,8 +7,8 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from models.registry import Registry
 from models.review import ReviewOutcome, ReviewRun
+from registry.store import Registry
 from tests.creation_helpers import World, world_fixture  # noqa: F401 - the `world` fixture
 from tests.review_cases import bare_except_module
 from tests.update_helpers import (

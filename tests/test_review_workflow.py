@@ -10,9 +10,9 @@ import pytest
 from temporalio.client import Client
 
 from activities.usage import calls
-from models.registry import Registry
+from infra.settings import get_settings
 from models.review import ReviewOptions, ReviewOutcome, ReviewRun
-from models.settings import get_settings
+from registry.store import Registry
 from tests.conftest import running_worker
 from tests.creation_helpers import World, world_fixture  # noqa: F401 - the `world` fixture
 from tests.messages_api_server import claude_api

@@ -19,7 +19,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from models.settings import get_settings
+from infra.settings import get_settings
 from tests.conftest import REPO_ROOT
 from tests.deploy_helpers import cleanup, quick_environment_tuning
 from tests.visibility import listed as visible

@@ -6,13 +6,13 @@ import itertools
 
 import pytest
 
-from models.registry import Registry
 from models.states import (
     TRANSITIONS,
     IntegrationState,
     InvalidTransitionError,
     validate_transition,
 )
+from registry.store import Registry
 
 S = IntegrationState
 

@@ -10,8 +10,8 @@ import sys
 
 from temporalio.client import Client
 
-from models.registry import Registry
 from models.update import UpdateResult
+from registry.store import Registry
 from tests.conftest import REPO_ROOT, running_worker
 from tests.creation_helpers import World, world_fixture  # noqa: F401 - the `world` fixture
 from tests.update_helpers import SLUG, seed_integration

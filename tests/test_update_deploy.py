@@ -6,11 +6,11 @@ import httpx
 from temporalio.client import Client
 
 from activities.deploy.traffic_steps import proxy_of
+from infra.settings import get_settings
 from models.deploy import DeployInput, DeployKind, DeployResult, deploy_workflow_id
-from models.deployments import live_deployment, previous_good
-from models.registry import open_registry
-from models.settings import get_settings
 from models.update import UpdateInput, UpdateResult
+from registry.deployments import live_deployment, previous_good
+from registry.store import open_registry
 from tests.conftest import running_worker
 from tests.creation_helpers import World, deploying_world_fixture  # noqa: F401 - the fixture
 from tests.update_helpers import SLUG, base_files, new_update_issue, seed_integration, update_body

@@ -22,9 +22,9 @@ from models.codegen import AnalyzeInput, GenerateInput
 from models.events import EventType
 from models.issue_form import parse_issue_form
 from models.lifecycle import VersionCommand
-from models.registry import Registry
 from models.request import IntegrationRequest
 from models.states import IntegrationState
+from registry.store import Registry
 from tests.conftest import REPO_ROOT, running_worker
 from tests.creation_helpers import World
 

@@ -15,9 +15,9 @@ from temporalio.client import Client
 
 from activities.github_client import reset_github_client
 from forge.testing import running_forge
-from models.registry import open_registry
-from models.settings import get_settings
+from infra.settings import get_settings
 from models.update import UpdateInput, UpdateResult
+from registry.store import open_registry
 from tests.creation_helpers import GITHUB_ENV, World
 from tests.update_helpers import SLUG, new_update_issue, seed_integration, update_body
 

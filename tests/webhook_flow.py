@@ -21,8 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.github_client import reset_github_client
 from forge.testing import running_forge
+from infra.settings import get_settings
 from models.creation import CreationResult
-from models.settings import get_settings
 from starter.app import create_app
 from tests.creation_helpers import GITHUB_ENV, World
 from workflows import names

@@ -27,8 +27,8 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from infra.settings import get_settings
 from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, CreationInput, Progress
-from models.settings import get_settings
 from starter.signature import sign
 from tests.conftest import SHARED, running_worker
 from tests.visibility import listed as visible

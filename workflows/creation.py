@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.lifecycle import record_event, record_version, transition_state
     from activities.progress_comment import publish_progress
     from activities.verify import check_generated_code, run_generated_tests
+    from models.budget import BudgetCheck
     from models.codegen import (
         AnalyzeInput,
         Backend,
@@ -76,9 +77,8 @@ with workflow.unsafe.imports_passed_through():
     from models.progress import ProgressUpdate
     from models.request import IntegrationRequest
     from models.review import CheckedHead, ReviewOptions, ReviewRun
+    from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.states import IntegrationState
-    from models.temporal_setup import INTEGRATION_SLUG, INTEGRATION_STATE
-    from models.usage_tables import BudgetCheck
     from models.verify import CheckRequest, TestReport, TestRequest
     from workflows.approval import AwaitsHumanDecision
     from workflows.creation_steps import fresh_steps

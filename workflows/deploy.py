@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.flags import read_feature_flags
     from activities.lifecycle import record_event, record_version, transition_state
+    from infra.flags import flags_for
     from models.deploy import (
         LOCAL_ISOLATION_NOTE,
         BuildRequest,
@@ -67,7 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from models.deployment import DeploymentStatus
     from models.error_types import ErrorType
     from models.events import EventType
-    from models.flags import FeatureFlags, flags_for
+    from models.flags import FeatureFlags
     from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
     from models.states import IntegrationState
     from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, ends_the_run

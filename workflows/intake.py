@@ -7,8 +7,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.intake import record_requested, validate_request
     from models.intake import IntakeInput, IntakeResult, RecordRequested
+    from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.states import IntegrationState
-    from models.temporal_setup import INTEGRATION_SLUG, INTEGRATION_STATE
     from workflows.policies import (
         LOCAL_HEARTBEATING_STEP,
         LOCAL_STEP,

@@ -20,7 +20,9 @@ with workflow.unsafe.imports_passed_through():
         probe_live_version,
         record_health_alert,
     )
+    from activities.flags import read_feature_flags
     from activities.github_issues import upsert_bot_comment
+    from infra.flags import flags_for
     from models.deploy import (
         AlertCommand,
         DeployInput,
@@ -32,8 +34,8 @@ with workflow.unsafe.imports_passed_through():
         Target,
         deploy_workflow_id,
     )
-    from models.flags import flags_for
-    from workflows.deploy import DeployWorkflow, reason_of
+    from models.flags import FeatureFlags
+    from workflows.deploy import FLAGS_BY_ACTIVITY_PATCH, DeployWorkflow, reason_of
 
 PROBE_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
@@ -56,8 +58,14 @@ class HealthMonitorWorkflow:
         self._state = state = inp.model_copy()
         target = Target(slug=inp.slug, environment=inp.environment,
                         workflow_id=workflow.info().workflow_id)
-        auto_rollback = (inp.auto_rollback if inp.auto_rollback is not None
-                         else flags_for(inp.environment).auto_rollback)
+        auto_rollback = inp.auto_rollback
+        if auto_rollback is None and workflow.patched(FLAGS_BY_ACTIVITY_PATCH):
+            flags: FeatureFlags = await workflow.execute_activity(
+                read_feature_flags, inp.environment, start_to_close_timeout=PROBE_TIMEOUT,
+                retry_policy=RETRY)
+            auto_rollback = flags.auto_rollback
+        elif auto_rollback is None:  # runs started before the patch read settings in place
+            auto_rollback = flags_for(inp.environment).auto_rollback
         checks_this_run = 0
         while True:
             probe: ProbeResult = await workflow.execute_activity(

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.lifecycle import record_event, record_version
     from activities.update_steps import find_integration, parse_update_request
     from activities.verify import check_generated_code, run_generated_tests
+    from models.budget import BudgetCheck
     from models.codegen import Backend, Finding
     from models.creation import ApprovalDecision, ChangeRequest, ErrorCategory, Progress
     from models.deploy import DeployInput, deploy_workflow_id
@@ -66,7 +67,6 @@ with workflow.unsafe.imports_passed_through():
         UpdateInput,
         UpdateResult,
     )
-    from models.usage_tables import BudgetCheck
     from models.verify import CheckRequest, TestReport, TestRequest
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow

@@ -17,6 +17,8 @@ from temporalio import activity
 from activities.codegen.claude_backend import ClaudeBackend
 from activities.heartbeat import heartbeating
 from activities.usage import check_budget
+from infra.settings import get_settings
+from models.budget import BudgetCheck
 from models.codegen import (
     AnalyzeInput,
     AnalyzeResult,
@@ -25,8 +27,6 @@ from models.codegen import (
     ReviewInput,
     ReviewResult,
 )
-from models.settings import get_settings
-from models.usage_tables import BudgetCheck
 
 
 def call_key() -> str:

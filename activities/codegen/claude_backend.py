@@ -29,6 +29,7 @@ from activities.codegen import prompts
 from activities.codegen.pricing import with_cost
 from activities.llm_errors import to_application_error
 from activities.usage import check_budget, record_call
+from infra.settings import Settings, get_settings
 from models.codegen import (
     AnalyzeInput,
     AnalyzeResult,
@@ -41,7 +42,6 @@ from models.codegen import (
 )
 from models.error_types import ErrorType
 from models.manifest import TechnicalSpec
-from models.settings import Settings, get_settings
 
 log = logging.getLogger("ccb.codegen.claude")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from infra.settings import get_settings
 from models.codegen import Backend
-from models.settings import get_settings
 
 
 @activity.defn

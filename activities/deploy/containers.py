@@ -22,8 +22,8 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from activities.sandbox.base_image import ensure_base_image
+from infra.settings import get_settings
 from models.deploy import DeployTuning
-from models.settings import get_settings
 
 CONTAINER_PORT = "8000/tcp"
 NANOS = 1_000_000_000

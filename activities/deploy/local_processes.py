@@ -20,7 +20,7 @@ import sysconfig
 import time
 from pathlib import Path
 
-from models.settings import get_settings
+from infra.settings import get_settings
 
 STOP_TIMEOUT_S = 5.0
 APP_FALLBACK = "service:app"

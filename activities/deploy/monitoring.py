@@ -9,12 +9,12 @@ from activities.deploy.naming import instance_name
 from activities.deploy.probes import check_health
 from activities.deploy.steps import _registry
 from activities.deploy.traffic_steps import restore_from
+from infra.settings import get_settings
 from models.deploy import AlertCommand, Instance, ProbeResult, RollbackPlan, Runtime, Target
 from models.deployment import DeploymentStatus
-from models.deployments import deployments, desired_routes, live_deployment, previous_good
 from models.events import EventType
 from models.github import UpsertComment
-from models.settings import get_settings
+from registry.deployments import deployments, desired_routes, live_deployment, previous_good
 
 IN_PROGRESS = {DeploymentStatus.PENDING, DeploymentStatus.BUILDING, DeploymentStatus.STARTING,
                DeploymentStatus.SHIFTING, DeploymentStatus.WATCHING}

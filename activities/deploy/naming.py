@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 
+from infra.settings import get_settings
 from models.deployment import Color
-from models.settings import get_settings
 
 LABEL_PREFIX = "ccb.deploy"
 LABEL_INSTALLATION = f"{LABEL_PREFIX}.installation"

@@ -28,6 +28,7 @@ from activities.deploy.traffic_steps import (
 from activities.faults import pause_point
 from activities.flags import read_feature_flags
 from activities.traffic import switch
+from infra.settings import get_settings
 from models.deploy import (
     BuildRequest,
     BuiltImage,
@@ -49,10 +50,9 @@ from models.deploy import (
     WatchRequest,
 )
 from models.deployment import Color
-from models.deployments import gate_report, live_deployment, record_deployment
 from models.manifest import IntegrationManifest
-from models.registry import Registry, UnknownIntegrationError, open_registry
-from models.settings import get_settings
+from registry.deployments import gate_report, live_deployment, record_deployment
+from registry.store import Registry, UnknownIntegrationError, open_registry
 
 T = TypeVar("T")
 HEARTBEAT_EVERY_S = 1.0

@@ -8,8 +8,8 @@ import io
 
 from activities.traffic import haproxy_process, switch
 from activities.traffic.runtime_api import RuntimeApi
+from infra.settings import get_settings
 from models.deployment import Color
-from models.settings import get_settings
 from models.traffic import DEFAULT_PROXY_PORTS, DesiredRoute, ProxySpec, Route, ServerAdminState
 
 

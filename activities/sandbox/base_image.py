@@ -29,7 +29,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, ImageNotFound
 
-from models.settings import get_settings
+from infra.settings import get_settings
 
 log = logging.getLogger(__name__)
 

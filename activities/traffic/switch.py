@@ -15,9 +15,9 @@ from pathlib import Path
 from activities.traffic import haproxy_process
 from activities.traffic.haproxy_config import slot_name
 from activities.traffic.runtime_api import RuntimeApi, RuntimeApiError
+from infra.settings import get_settings
 from models.deployment import Color
 from models.request import SLUG_PATTERN
-from models.settings import get_settings
 from models.traffic import (
     DEFAULT_PROXY_PORTS,
     FULL_WEIGHT,

@@ -18,16 +18,16 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine, select
 
-import models.usage_tables  # noqa: F401 - registers the llm_calls table for create_all
+import registry.usage  # noqa: F401 - registers the llm_calls table for create_all
 from models.events import AuditEvent, EventType
-from models.registry_tables import (
+from models.states import IntegrationState, validate_transition
+from registry.tables import (
     EventRow,
     Integration,
     IntegrationVersion,
     StateTransition,
     utcnow,
 )
-from models.states import IntegrationState, validate_transition
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

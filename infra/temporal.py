@@ -10,19 +10,13 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from models.settings import Settings
+from infra.settings import Settings
+from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE, SEARCH_ATTRIBUTES
 
-INTEGRATION_SLUG = SearchAttributeKey.for_keyword("CcbIntegrationSlug")
-INTEGRATION_STATE = SearchAttributeKey.for_keyword("CcbState")
-
-# name -> type, as `temporal server start-dev --search-attribute` and the operator API take them
-SEARCH_ATTRIBUTES: dict[str, str] = {
-    INTEGRATION_SLUG.name: "Keyword",
-    INTEGRATION_STATE.name: "Keyword",
-}
+__all__ = ["INTEGRATION_SLUG", "INTEGRATION_STATE", "SEARCH_ATTRIBUTES", "connect",
+           "ensure_search_attributes"]
 
 
 async def connect(settings: Settings, *, attempts: int = 1, delay: float = 0.5) -> Client:

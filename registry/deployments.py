@@ -12,9 +12,9 @@ from sqlmodel import col, select
 from models.deploy import GateReport
 from models.deployment import Color, DeploymentInfo, DeploymentStatus, Environment
 from models.events import EventType
-from models.registry import Registry
-from models.registry_tables import DeploymentRow, EventRow, Integration, utcnow
 from models.traffic import FULL_WEIGHT, DesiredRoute
+from registry.store import Registry
+from registry.tables import DeploymentRow, EventRow, Integration, utcnow
 
 RETIRED_FROM = (DeploymentStatus.LIVE,)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlmodel import Field, SQLModel
 
-from models.registry_tables import utcnow
+from registry.tables import utcnow
 
 
 class LlmCall(SQLModel, table=True):
@@ -29,10 +28,3 @@ class LlmCall(SQLModel, table=True):
     cache_read_input_tokens: int = 0
     cost_usd: float = 0.0
     created_at: datetime = Field(default_factory=utcnow)
-
-
-class BudgetCheck(BaseModel):
-    """Input of the ``check_token_budget`` activity; ``budget`` None means the setting."""
-
-    integration_key: str
-    budget: int | None = None
