@@ -16,10 +16,13 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
-from models.endpoints import split_endpoint_path
+from models.endpoint_lines import (
+    MAX_ENDPOINTS,
+    endpoints_of,
+)
+from models.issue_sections import BODY, MAX_BODY_BYTES, read_sections
 from models.naming import is_slug
 from models.request import (
-    HTTP_METHODS,
     SLUG_PATTERN,
     AuthType,
     Endpoint,
@@ -29,7 +32,6 @@ from models.request import (
     ParsedRequest,
     slugify,
 )
-from models.untrusted_text import clean_untrusted
 from models.url_safety import MAX_BASE_URL_CHARS, check_base_url
 
 __all__ = [
@@ -43,7 +45,6 @@ __all__ = [
 ]
 
 # Labels exactly as in .github/ISSUE_TEMPLATE/*.yml (tests check they match).
-BODY = "Issue body"
 SERVICE_NAME = "Service name"
 SLUG = "Slug"
 INTEGRATION_TYPE = "Integration type"
@@ -69,28 +70,13 @@ CHANGE = "Change"
 UPDATE_LABELS = (INTEGRATION, KIND_OF_CHANGE, CHANGE, ENDPOINTS)
 UPDATE_REQUIRED = (INTEGRATION, KIND_OF_CHANGE, CHANGE)
 
-NO_RESPONSE = "_No response_"
-MAX_BODY_BYTES = 64 * 1024
 MAX_SERVICE_NAME_CHARS = 100
 
 MAX_TEXT_CHARS = 10_000  # Requirements, Example usage, Change
-MAX_ENDPOINTS = 50
-MAX_PATH_CHARS = 300
-MAX_DESCRIPTION_CHARS = 500
-MAX_LINE_PROBLEMS = 10  # per field; the rest are summarised in one more problem
 
-ENDPOINT_FORM = "`METHOD /path - what it does`, e.g. `GET /forecast/{city} - current forecast`"
-QUERY_FORM = "`name`, `name:type` or `name=value` joined by '&', e.g. `?latitude:float&hourly`"
 _INTERNAL = "Internal error while reading the issue"
 _log = logging.getLogger(__name__)
 
-_HEADING = re.compile(r"^[ ]{0,3}###[ \t]+(.*?)[ \t]*#*[ \t]*$")
-_FENCE = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
-_ENDPOINT_LINE = re.compile(
-    r"^(?:[-*+][ \t]+)?(?P<method>[A-Za-z]+)[ \t]+(?P<path>\S+)"
-    r"(?:[ \t]+[-\u2013\u2014:][ \t]*(?P<description>.*))?$"
-)
-_PATH = re.compile(r"^/(?!/)[A-Za-z0-9\-._~!$&'()*+,;=:@/%{}?\[\]]*$")
 
 
 class ChangeKind(StrEnum):
@@ -122,97 +108,6 @@ class ParsedUpdate(BaseModel):
 
 
 # --- Reading the body -----------------------------------------------------------------------
-
-
-def _decode_body(body: object) -> tuple[str, list[FieldProblem]]:
-    """The body as text, or the reason it cannot be read. Size is checked before decoding."""
-    if body is None:
-        return "", []
-    if isinstance(body, bytearray | memoryview):
-        body = bytes(body)
-    if not isinstance(body, str | bytes):
-        return "", [FieldProblem(field=BODY, message="the issue body is not text")]
-    too_big = FieldProblem(
-        field=BODY,
-        message=f"the issue body is larger than {MAX_BODY_BYTES // 1024} KiB "
-        f"({MAX_BODY_BYTES} bytes); shorten it, keeping only the template's fields",
-    )
-    if isinstance(body, bytes):
-        if len(body) > MAX_BODY_BYTES:
-            return "", [too_big]
-        try:
-            return body.decode("utf-8"), []
-        except UnicodeDecodeError:
-            return "", [
-                FieldProblem(
-                    field=BODY,
-                    message="the issue body is not valid UTF-8 text; "
-                    "edit the issue and paste the text again",
-                )
-            ]
-    if len(body) > MAX_BODY_BYTES or len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
-        return "", [too_big]
-    return body, []
-
-
-def _label_key(label: str) -> str:
-    return " ".join(label.split()).casefold()
-
-
-def _split_sections(text: str, track_fences: bool) -> tuple[list[tuple[str, str]], bool]:
-    """``(normalised heading, value)`` pairs in order; True if a code fence was left open.
-
-    Headings inside fenced code are text, not sections (unless the fence never closes: then
-    the caller splits again without fence tracking).
-    """
-    sections: list[tuple[str, list[str]]] = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        fence_match = _FENCE.match(line) if track_fences else None
-        if fence is not None:
-            closes = fence_match is not None and fence_match.group(1).startswith(fence)
-            if closes and not line.strip().strip(fence[0]):
-                fence = None
-        elif fence_match:
-            fence = fence_match.group(1)
-        elif heading := _HEADING.match(line):
-            sections.append((_label_key(heading.group(1)), []))
-            continue
-        if sections:
-            sections[-1][1].append(line)
-    values = [(key, "\n".join(lines).strip()) for key, lines in sections]
-    return values, fence is not None
-
-
-def _read_sections(
-    body: object, labels: tuple[str, ...]
-) -> tuple[dict[str, str], list[FieldProblem]]:
-    """Known fields' cleaned values (``_No response_`` -> empty), and any body problems."""
-    text, problems = _decode_body(body)
-    if problems:
-        return {}, problems
-    text = clean_untrusted(text)
-    pairs, fence_open = _split_sections(text, track_fences=True)
-    if fence_open:
-        pairs, _ = _split_sections(text, track_fences=False)
-    by_key = {_label_key(label): label for label in labels}
-    values: dict[str, str] = {}
-    counts: dict[str, int] = {}
-    for key, value in pairs:
-        label = by_key.get(key)
-        if label is None:
-            continue  # unknown sections are ignored
-        counts[label] = counts.get(label, 0) + 1
-        values[label] = "" if value == NO_RESPONSE else value
-    for label, count in counts.items():
-        if count > 1:
-            problems.append(
-                FieldProblem(
-                    field=label,
-                    message=f"the section '### {label}' appears {count} times; keep exactly one",
-                )
-            )
-    return values, problems
 
 
 def _missing(label: str) -> FieldProblem:
@@ -268,81 +163,6 @@ def _choice(label: str, value: str, choices: type[E], problems: list[FieldProble
         )
     )
     return None
-
-
-def _endpoint_problem(number: int, line: str, match: re.Match[str] | None) -> str | None:
-    shown = line if len(line) <= 80 else line[:77] + "..."
-    if match is None:
-        return f"line {number} {shown!r} is not in the form {ENDPOINT_FORM}"
-    method, path = match.group("method").upper(), match.group("path")
-    description = (match.group("description") or "").strip()
-    if method not in HTTP_METHODS:
-        return (
-            f"line {number}: {match.group('method')!r} is not an HTTP method; use one of "
-            f"{', '.join(HTTP_METHODS)} in the form {ENDPOINT_FORM}"
-        )
-    if len(path) > MAX_PATH_CHARS:
-        return f"line {number}: the path is longer than {MAX_PATH_CHARS} characters"
-    if not _PATH.match(path):
-        return (
-            f"line {number}: the path {path[:80]!r} must start with a single '/' and hold only "
-            f"URL path characters (write parameters as {{id}}), in the form {ENDPOINT_FORM}"
-        )
-    if len(description) > MAX_DESCRIPTION_CHARS:
-        return f"line {number}: the description is longer than {MAX_DESCRIPTION_CHARS} characters"
-    shape = split_endpoint_path(path)
-    if shape.problems:
-        return (
-            f"line {number}: {shape.problems[0]}; write query parameters after '?' as "
-            f"{QUERY_FORM}"
-        )
-    return None
-
-
-def _endpoints(label: str, value: str, problems: list[FieldProblem]) -> list[Endpoint]:
-    """Parse ``METHOD /path - what it does`` lines; blank lines and code fences are skipped."""
-    endpoints: list[Endpoint] = []
-    line_problems: list[str] = []
-    seen: dict[tuple[str, str], int] = {}
-    for number, raw in enumerate(value.split("\n"), start=1):
-        line = raw.strip()
-        if not line or _FENCE.match(line):
-            continue
-        match = _ENDPOINT_LINE.match(line)
-        problem = _endpoint_problem(number, line, match)
-        if problem is None and match is not None:
-            method, path = match.group("method").upper(), match.group("path")
-            if (method, path) in seen:
-                problem = f"line {number} repeats line {seen[method, path]} ({method} {path})"
-            else:
-                seen[method, path] = number
-                description = (match.group("description") or "").strip()
-                endpoints.append(Endpoint(method=method, path=path, description=description))
-        if problem is not None:
-            line_problems.append(problem)
-    for message in line_problems[:MAX_LINE_PROBLEMS]:
-        problems.append(FieldProblem(field=label, message=message))
-    if len(line_problems) > MAX_LINE_PROBLEMS:
-        more = len(line_problems) - MAX_LINE_PROBLEMS
-        problems.append(
-            FieldProblem(field=label, message=f"{more} more lines are malformed; fix them too")
-        )
-    if len(endpoints) > MAX_ENDPOINTS:
-        problems.append(
-            FieldProblem(
-                field=label,
-                message=f"{len(endpoints)} endpoints listed; at most {MAX_ENDPOINTS} allowed: "
-                "request the most important ones first",
-            )
-        )
-    elif not endpoints and not line_problems:
-        problems.append(
-            FieldProblem(
-                field=label,
-                message=f"no endpoints listed; give one per line in the form {ENDPOINT_FORM}",
-            )
-        )
-    return endpoints
 
 
 def _slug_field(value: str, problems: list[FieldProblem]) -> str | None:
@@ -401,7 +221,7 @@ def _validation_problems(exc: ValidationError) -> list[FieldProblem]:
 
 
 def _parse_request(body: object) -> ParsedRequest:
-    values, problems = _read_sections(body, REQUEST_LABELS)
+    values, problems = read_sections(body, REQUEST_LABELS)
     if problems and not values:
         return ParsedRequest(problems=problems)
     for label in REQUEST_REQUIRED:
@@ -422,7 +242,8 @@ def _parse_request(body: object) -> ParsedRequest:
         if url_problem:
             problems.append(FieldProblem(field=BASE_URL, message=url_problem))
             base_url = None
-    endpoints = _endpoints(ENDPOINTS, values[ENDPOINTS], problems) if values.get(ENDPOINTS) else []
+    endpoints = (endpoints_of(ENDPOINTS, values[ENDPOINTS], problems)
+                 if values.get(ENDPOINTS) else [])
     requirements = _text(REQUIREMENTS, values.get(REQUIREMENTS, ""), problems)
     example_usage = _text(EXAMPLE_USAGE, values.get(EXAMPLE_USAGE, ""), problems)
     if problems or named is None or kind is None or auth is None or base_url is None:
@@ -444,7 +265,7 @@ def _parse_request(body: object) -> ParsedRequest:
 
 
 def _parse_update(body: object) -> ParsedUpdate:
-    values, problems = _read_sections(body, UPDATE_LABELS)
+    values, problems = read_sections(body, UPDATE_LABELS)
     if problems and not values:
         return ParsedUpdate(problems=problems)
     for label in UPDATE_REQUIRED:
@@ -465,7 +286,8 @@ def _parse_update(body: object) -> ParsedUpdate:
     if values.get(KIND_OF_CHANGE):
         kind = _choice(KIND_OF_CHANGE, values[KIND_OF_CHANGE], ChangeKind, problems)
     change = _text(CHANGE, values.get(CHANGE, ""), problems)
-    endpoints = _endpoints(ENDPOINTS, values[ENDPOINTS], problems) if values.get(ENDPOINTS) else []
+    endpoints = (endpoints_of(ENDPOINTS, values[ENDPOINTS], problems)
+                 if values.get(ENDPOINTS) else [])
     if problems or slug is None or kind is None:
         return ParsedUpdate(problems=problems)
     try:
