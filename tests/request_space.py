@@ -20,7 +20,10 @@ NAME_WORDS = ["Acme", "weather", "Open", "Meteo", "Zürich", "Škoda", "Янде
               "1Password", "web3", "API", "Data-Hub", "O'Reilly", "AT&T", "Café", "naïve"]
 DECORATIONS = ["🚀", "🔥", "☀️", "👨‍👩‍👧", "™", "!", "?", "&", "(beta)", "#1", "v2", "—", "…"]
 SEGMENT_WORDS = ["users", "forecast", "elevation", "v1", "items", "photos.json", "data.csv",
-                 "search", "me", "a-b", "x_y", "~tilde", "2024", "files", "status", "ping"]
+                 "search", "me", "a-b", "x_y", "~tilde", "2024", "files", "status", "ping",
+                 # every other character a path may hold, as people paste them
+                 "it's", "(v2)", "a*b", "x!y", "$value", "k;v", "a,b", "@me", "%20space",
+                 "[0]", "key=value", "a:b", "+plus", "&more"]
 PARAM_NAMES = ["id", "user-id", "user.id", "Key", "file.name", "class", "model_id", "a-b.c",
                "self", "payload", "params", "x", "2fa", "import", "query"]
 QUERY_NAMES = ["latitude", "longitude", "hourly", "page", "per-page", "q", "filter[name]",
