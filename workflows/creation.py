@@ -8,7 +8,6 @@ it has happened.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol, TypeVar
@@ -83,7 +82,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import AwaitsHumanDecision
     from workflows.creation_steps import fresh_steps
     from workflows.deploy import DeployWorkflow
-    from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, classify, ends_the_run
+    from workflows.errors import classify, guarded
     from workflows.fix_rounds import (
         LEGACY_NOT_CONVERGED_TYPE,
         NOT_CONVERGED_TYPE,
@@ -145,18 +144,7 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
     async def run(self, inp: CreationInput) -> CreationResult:
         self._input = inp
         self._progress.workflow_id = workflow.info().workflow_id
-        try:
-            return await self._create(inp)
-        except (Exception, asyncio.CancelledError) as err:
-            if not ends_the_run(err) and workflow.patched(BUGS_FAIL_THE_TASK_PATCH):
-                raise  # a bug: the task fails and is retried; nothing is undone
-            # Compensations and the failure report run even when we are being cancelled.
-            task = asyncio.create_task(self._fail(err))
-            await asyncio.shield(task)
-            if isinstance(err, RequestFailed):
-                raise
-            category, message = classify(err)
-            raise RequestFailed(message, type=category.value, non_retryable=True) from err
+        return await guarded(self._create(inp), self._fail, RequestFailed)
 
     async def _fail(self, err: BaseException) -> None:
         category, message = classify(err)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import NoReturn, TypeVar
 
+from temporalio import workflow
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -53,3 +57,30 @@ def ends_the_run(err: BaseException) -> bool:
     code: it must fail the workflow task, so that a fixed worker resumes the run from its
     history, instead of compensating (closing the pull request, deleting the branch)."""
     return isinstance(err, FailureError | asyncio.CancelledError)
+
+
+R = TypeVar("R")
+
+
+async def guarded(main: Awaitable[R], undo: Callable[[BaseException], Awaitable[None]],
+                  failure: type[ApplicationError]) -> R:
+    """``await main``; when it raises, end the run as ``end_the_run`` says."""
+    try:
+        return await main
+    except (Exception, asyncio.CancelledError) as err:  # noqa: BLE001 - end_the_run raises
+        await end_the_run(err, partial(undo, err), failure)
+
+
+async def end_the_run(err: BaseException, undo: Callable[[], Awaitable[None]],
+                      failure: type[ApplicationError]) -> NoReturn:
+    """How a request's run ends when ``err`` escapes it: a bug fails the workflow task (see
+    ``ends_the_run``); anything else runs ``undo`` (compensations and the failure report,
+    shielded: they run even when the run is being cancelled), then fails the run with
+    ``failure``, classified by SPEC "Errors"."""
+    if not ends_the_run(err) and workflow.patched(BUGS_FAIL_THE_TASK_PATCH):
+        raise err  # a bug: the task fails and is retried; nothing is undone
+    await asyncio.shield(asyncio.create_task(undo()))
+    if isinstance(err, failure):
+        raise err
+    category, message = classify(err)
+    raise failure(message, type=category.value, non_retryable=True) from err

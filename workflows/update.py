@@ -10,7 +10,6 @@ when the rules say so, merge, record the version and deploy it blue-green.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -70,7 +69,7 @@ with workflow.unsafe.imports_passed_through():
     from models.verify import CheckRequest, TestReport, TestRequest
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
-    from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, classify, ends_the_run
+    from workflows.errors import classify, guarded
     from workflows.fix_rounds import (
         LEGACY_NOT_CONVERGED_TYPE,
         NOT_CONVERGED_TYPE,
@@ -127,20 +126,11 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
     async def run(self, inp: UpdateInput) -> UpdateResult:
         self._inp = inp
         self._progress.workflow_id = workflow.info().workflow_id
-        try:
-            return await self._update(inp)
-        except (Exception, asyncio.CancelledError) as err:
-            if not ends_the_run(err) and workflow.patched(BUGS_FAIL_THE_TASK_PATCH):
-                raise  # a bug: the task fails and is retried; nothing is undone
-            category, message = classify(err)
-            self._progress.error, self._progress.state = message, "FAILED"
-            task = asyncio.create_task(self._undo_and_explain(message, category))
-            await asyncio.shield(task)
-            if isinstance(err, UpdateFailed):
-                raise
-            raise UpdateFailed(message, type=category.value, non_retryable=True) from err
+        return await guarded(self._update(inp), self._undo_and_explain, UpdateFailed)
 
-    async def _undo_and_explain(self, message: str, category: ErrorCategory) -> None:
+    async def _undo_and_explain(self, err: BaseException) -> None:
+        category, message = classify(err)
+        self._progress.error, self._progress.state = message, "FAILED"
         failures = await self._saga.compensate()
         extra = f" {self._revert_note}" if self._revert_note else ""
         extra += (" Could not undo: " + "; ".join(failures)) if failures else ""
