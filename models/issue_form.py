@@ -17,10 +17,12 @@ from typing import TypeVar
 from pydantic import BaseModel, Field, ValidationError
 
 from models.endpoint_lines import (
+    ENDPOINT_FORM,
     MAX_ENDPOINTS,
+    QUERY_FORM,
     endpoints_of,
 )
-from models.issue_sections import BODY, MAX_BODY_BYTES, read_sections
+from models.issue_sections import BODY, MAX_BODY_BYTES, NO_RESPONSE, read_sections
 from models.naming import is_slug
 from models.request import (
     SLUG_PATTERN,
@@ -34,8 +36,13 @@ from models.request import (
 )
 from models.url_safety import MAX_BASE_URL_CHARS, check_base_url
 
-__all__ = [
+__all__ = [  # the parsers, and what the CLI and tests use of the form's rules
+    "BODY",
+    "ENDPOINT_FORM",
     "MAX_BODY_BYTES",
+    "MAX_ENDPOINTS",
+    "NO_RESPONSE",
+    "QUERY_FORM",
     "ChangeKind",
     "ParsedUpdate",
     "UpdateRequest",
