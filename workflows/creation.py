@@ -79,19 +79,11 @@ with workflow.unsafe.imports_passed_through():
     from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.states import IntegrationState
     from models.verify import CheckRequest, TestReport, TestRequest
+    from workflows import fix_rounds
     from workflows.approval import AwaitsHumanDecision
     from workflows.creation_steps import fresh_steps
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify, guarded
-    from workflows.fix_rounds import (
-        LEGACY_NOT_CONVERGED_TYPE,
-        NOT_CONVERGED_TYPE,
-        STALLED_PATCH,
-        STALLED_TYPE,
-        not_converged_message,
-        stalled,
-        stalled_message,
-    )
     from workflows.names import issue_marker
     from workflows.policies import (
         GITHUB_STEP,
@@ -347,16 +339,17 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
         findings: list[Finding] = []
         files = dict(previous or {})
         rounds = self._input.max_fix_rounds
-        stop_when_stalled = workflow.patched(STALLED_PATCH)
+        stop_when_stalled = workflow.patched(fix_rounds.STALLED_PATCH)
         for attempt in range(1, rounds + 1):
             await self._start("generate", attempt=attempt)
             generated = await self._generate(backend, GenerateInput(
                 request=request, spec=spec, version=FIRST_VERSION, findings=findings,
                 reviewer_comments=reviewer_comments, previous_files=files,
                 integration_key=workflow.info().workflow_id, attempt=attempt))
-            if stop_when_stalled and stalled(generated.files, files, attempt):
-                raise RequestFailed(stalled_message(generated.backend, attempt, findings),
-                                    type=STALLED_TYPE, non_retryable=True)
+            if stop_when_stalled and fix_rounds.stalled(generated.files, files, attempt):
+                raise RequestFailed(
+                    fix_rounds.stalled_message(generated.backend, attempt, findings),
+                    type=fix_rounds.STALLED_TYPE, non_retryable=True)
             files = generated.files
             await self._done("generate", f"{len(files)} files by {generated.backend.value}")
             await self._event(EventType.CODE_GENERATED, f"generated-{attempt}",
@@ -396,8 +389,9 @@ class IntegrationCreationWorkflow(AwaitsHumanDecision):
             await self._note("test", report.summary)
             await self._transition(S.GENERATING, f"tests failed in round {attempt}")
         raise RequestFailed(
-            not_converged_message(rounds, findings, internal=stop_when_stalled),
-            type=NOT_CONVERGED_TYPE if stop_when_stalled else LEGACY_NOT_CONVERGED_TYPE,
+            fix_rounds.not_converged_message(rounds, findings, internal=stop_when_stalled),
+            type=(fix_rounds.NOT_CONVERGED_TYPE if stop_when_stalled
+                  else fix_rounds.LEGACY_NOT_CONVERGED_TYPE),
             non_retryable=True)
 
     async def _open_pull_request(self, inp: CreationInput, request: IntegrationRequest,

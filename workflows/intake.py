@@ -9,10 +9,7 @@ with workflow.unsafe.imports_passed_through():
     from models.intake import IntakeInput, IntakeResult, RecordRequested
     from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.states import IntegrationState
-    from workflows.policies import (
-        LOCAL_HEARTBEATING_STEP,
-        LOCAL_STEP,
-    )
+    from workflows.policies import LOCAL_HEARTBEATING_STEP, LOCAL_STEP
 
 
 @workflow.defn(name="IntegrationIntakeWorkflow")

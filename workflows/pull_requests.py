@@ -16,9 +16,7 @@ with workflow.unsafe.imports_passed_through():
         PullQuery,
         PullRef,
     )
-    from workflows.policies import (
-        GITHUB_STEP,
-    )
+    from workflows.policies import GITHUB_STEP
     from workflows.saga import Saga
 
 

@@ -67,18 +67,10 @@ with workflow.unsafe.imports_passed_through():
         UpdateResult,
     )
     from models.verify import CheckRequest, TestReport, TestRequest
+    from workflows import fix_rounds
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify, guarded
-    from workflows.fix_rounds import (
-        LEGACY_NOT_CONVERGED_TYPE,
-        NOT_CONVERGED_TYPE,
-        STALLED_PATCH,
-        STALLED_TYPE,
-        not_converged_message,
-        stalled,
-        stalled_message,
-    )
     from workflows.names import UPDATE_BRANCH_PREFIX, issue_marker
     from workflows.policies import (
         DEFAULT_RETRY,
@@ -279,7 +271,7 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                     select_backend, **LOCAL_STEP)
             self._progress.backend = backend
         previous = current or old_files
-        stop_when_stalled = workflow.patched(STALLED_PATCH)
+        stop_when_stalled = workflow.patched(fix_rounds.STALLED_PATCH)
         last_round: dict[str, str] = {}
         for attempt in range(1, inp.max_fix_rounds + 1):
             self._progress.current_step = "generate"
@@ -299,9 +291,9 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                 files[f"{root}MIGRATION.md"] = migration_plan(
                     update.slug, old_version, new_version, compat, update.change) + (
                     f"\n---\n\n{earlier}" if earlier else "")
-            if stop_when_stalled and stalled(files, last_round, attempt):
-                raise UpdateFailed(stalled_message(backend, attempt, findings),
-                                   type=STALLED_TYPE, non_retryable=True)
+            if stop_when_stalled and fix_rounds.stalled(files, last_round, attempt):
+                raise UpdateFailed(fix_rounds.stalled_message(backend, attempt, findings),
+                                   type=fix_rounds.STALLED_TYPE, non_retryable=True)
             last_round = dict(files)
 
             self._progress.current_step = "check"
@@ -320,12 +312,13 @@ class IntegrationUpdateWorkflow(AwaitsHumanDecision):
                 return files, report, compat, new_version, bump
             findings = report.findings
         if stop_when_stalled:
-            raise UpdateFailed(not_converged_message(inp.max_fix_rounds, findings, internal=True),
-                               type=NOT_CONVERGED_TYPE, non_retryable=True)
+            raise UpdateFailed(
+                fix_rounds.not_converged_message(inp.max_fix_rounds, findings, internal=True),
+                type=fix_rounds.NOT_CONVERGED_TYPE, non_retryable=True)
         raise UpdateFailed(
             f"the updated code still had problems after {inp.max_fix_rounds} rounds: "
             + "; ".join(f"{f.tool} {f.path}:{f.line or ''} {f.message}" for f in findings[:10]),
-            type=LEGACY_NOT_CONVERGED_TYPE, non_retryable=True)
+            type=fix_rounds.LEGACY_NOT_CONVERGED_TYPE, non_retryable=True)
 
     async def _compare(self, slug: str, old_files: dict[str, str],
                        new_files: dict[str, str]) -> CompatReport:

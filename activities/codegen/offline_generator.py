@@ -133,9 +133,10 @@ def generate(inp: GenerateInput) -> GeneratedCode:
     ``previous_files`` is dropped: only those make a revision.
     """
     ops = operations(inp.request)
-    root = Layout(inp.request, inp.version, ops).root
+    unrevised = Layout(inp.request, inp.version, ops)
+    root = unrevised.root
     changes_path = f"{root}/CHANGES.md"
-    owned = set(_owned_paths(Layout(inp.request, inp.version, ops)))
+    owned = set(_owned_paths(unrevised))
     flagged = {f.path for f in inp.findings if f.severity == "error" and f.path}
     previous_changes = inp.previous_files.get(changes_path, "")
     comments = _new_comments(inp, previous_changes)

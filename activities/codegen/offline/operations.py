@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from activities.codegen.offline.text import one_line
-from models.endpoints import QueryItem, split_endpoint_path
+from models.endpoints import EndpointShape, QueryItem, split_endpoint_path
 from models.naming import words
 from models.request import IntegrationRequest
 
@@ -91,11 +91,9 @@ class Operation:
         return f"{text} - {self.description}" if self.description else text
 
 
-def _pieces(template: str, taken: set[str]) -> tuple[tuple[str, str], ...]:
-    pieces: list[tuple[str, str]] = []
-    for kind, value in split_endpoint_path(template).segments:
-        pieces.append((kind, argument_name(value, taken) if kind == "param" else value))
-    return tuple(pieces)
+def _pieces(shape: EndpointShape, taken: set[str]) -> tuple[tuple[str, str], ...]:
+    return tuple((kind, argument_name(value, taken) if kind == "param" else value)
+                 for kind, value in shape.segments)
 
 
 def _query(items: tuple[QueryItem, ...], taken: set[str]) -> tuple[
@@ -124,7 +122,7 @@ def operations(request: IntegrationRequest) -> list[Operation]:
     for endpoint in request.endpoints:
         shape = split_endpoint_path(endpoint.path)
         taken: set[str] = set()
-        pieces = _pieces(endpoint.path, taken)
+        pieces = _pieces(shape, taken)
         query, fixed = _query(shape.query, taken)
         fixed_words = " ".join(value for kind, value in shape.segments if kind == "text")
         base = "_".join([endpoint.method.lower(), *(words(fixed_words) or ["root"])])
