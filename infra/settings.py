@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.creation import ApprovalTimes
 
 
 class Settings(BaseSettings):
@@ -65,6 +68,11 @@ class Settings(BaseSettings):
     # 5 s pauses, a 30 s window), e.g. '{"development": {"window_s": 5, "step_pause_s": 1}}'.
     # A deployment that names its own tuning (the CLI, a rollback) keeps it.
     deploy_tuning: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    # How long a request waits for a person's decision on its pull request before it is
+    # closed, and how often the people watching it are reminded meanwhile (hours).
+    approval_expiry_hours: float = Field(default=168.0, gt=0)
+    approval_reminder_hours: float = Field(default=24.0, gt=0)
 
     # Fault injection for crash tests: "point=seconds,point=seconds" pauses at named points.
     fault_pause: str = ""
@@ -124,6 +132,11 @@ class Settings(BaseSettings):
     def workflow_ui_url(self, workflow_id: str) -> str:
         """A link to one workflow in the Temporal Web UI."""
         return f"{self.ui_url}/namespaces/{self.temporal_namespace}/workflows/{workflow_id}"
+
+    def approval_times(self) -> ApprovalTimes:
+        """The decision wait's expiry and reminder interval, as workflow input carries them."""
+        return ApprovalTimes(approval_expiry=timedelta(hours=self.approval_expiry_hours),
+                             reminder_interval=timedelta(hours=self.approval_reminder_hours))
 
     def fault_pauses(self) -> dict[str, float]:
         """The parsed ``fault_pause`` setting: point name -> seconds."""

@@ -11,7 +11,15 @@ from models.codegen import Backend, Finding, TokenUsage
 from models.request import FieldProblem
 
 
-class CreationInput(BaseModel):
+class ApprovalTimes(BaseModel):
+    """How long a run waits for a person's decision, and how often it reminds them
+    (settings ``CCB_APPROVAL_EXPIRY_HOURS`` and ``CCB_APPROVAL_REMINDER_HOURS``)."""
+
+    approval_expiry: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    reminder_interval: timedelta = Field(default=timedelta(days=1), gt=timedelta(0))
+
+
+class CreationInput(ApprovalTimes):
     """An integration-request issue to turn into a deployed integration."""
 
     repo: str
@@ -21,8 +29,6 @@ class CreationInput(BaseModel):
     title: str = ""
     environment: str = "development"
     max_fix_rounds: int = Field(default=3, ge=1, le=10)
-    approval_expiry: timedelta = timedelta(days=7)
-    reminder_interval: timedelta = timedelta(days=1)
     reviewers: list[str] = Field(default_factory=list)
     token_budget: int | None = None  # None: the setting CCB_TOKEN_BUDGET_PER_REQUEST
 

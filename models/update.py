@@ -5,13 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from models.codegen import Backend, Finding, TokenUsage
+from models.creation import ApprovalTimes
 from models.intake import IntakeInput
 from models.issue_form import UpdateRequest
 from models.semver import Bump
 from models.verify import COVERAGE_GATE
 
 
-class UpdateInput(IntakeInput):
+class UpdateInput(IntakeInput, ApprovalTimes):
     """An integration-update issue (the starter sends IntakeInput's fields; the rest defaults)."""
 
     environment: str = "development"

@@ -69,7 +69,8 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
 
     async def go() -> T:
         client = await connect(settings)
-        return await work(Dispatcher(client, settings.task_queue))
+        return await work(Dispatcher(client, settings.task_queue,
+                                    approval=settings.approval_times()))
 
     try:
         return asyncio.run(go())

@@ -29,9 +29,16 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, CreationInput
+from models.creation import (
+    ApprovalAnswer,
+    ApprovalDecision,
+    ApprovalTimes,
+    ChangeRequest,
+    CreationInput,
+)
 from models.github import UpsertComment
 from models.intake import IntakeInput, intake_workflow_id
+from models.update import UpdateInput
 from models.webhooks import ReviewRequest
 from workflows import names
 
@@ -91,10 +98,12 @@ class Dispatcher:
     """The bot's Temporal client, used the way the routing table says."""
 
     def __init__(self, client: Client, task_queue: str,
-                 registered: frozenset[str] | None = None) -> None:
+                 registered: frozenset[str] | None = None,
+                 approval: ApprovalTimes | None = None) -> None:
         self.client = client
         self.task_queue = task_queue
         self.registered = registered if registered is not None else registered_workflows()
+        self.approval = approval or ApprovalTimes()  # the settings' wait for a person
 
     # -- starting ------------------------------------------------------------------------------
 
@@ -109,7 +118,7 @@ class Dispatcher:
                       body: str | None) -> CreationInput | IntakeInput:
         if names.CREATION_WORKFLOW in self.registered:
             return CreationInput(repo=repo, issue_number=issue, requested_by=actor,
-                                 body=body, title=title)
+                                 body=body, title=title, **dict(self.approval))
         return IntakeInput(repo=repo, issue_number=issue, requested_by=actor, body=body,
                            title=title)
 
@@ -118,8 +127,8 @@ class Dispatcher:
         """Start the workflow for a request issue once: a repeat joins or names the first."""
         if update:
             kind, workflow_id = names.UPDATE_WORKFLOW, names.update_workflow_id(repo, issue)
-            arg: Any = IntakeInput(repo=repo, issue_number=issue, requested_by=actor,
-                                   body=body, title=title)
+            arg: Any = UpdateInput(repo=repo, issue_number=issue, requested_by=actor,
+                                   body=body, title=title, **dict(self.approval))
         else:
             kind, workflow_id = self.request_workflow(repo, issue)
             arg = self.request_input(repo, issue, actor, title, body)

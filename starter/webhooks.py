@@ -135,7 +135,8 @@ class WebhookService:
                 if self._client is None:
                     self._client = await connect(self.settings)
             client = self._client
-        return Dispatcher(client, self.settings.task_queue)
+        return Dispatcher(client, self.settings.task_queue,
+                          approval=self.settings.approval_times())
 
     # -- the endpoint --------------------------------------------------------------------------
 

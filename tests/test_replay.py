@@ -18,7 +18,8 @@ def test_histories_are_kept() -> None:
     assert {p.stem for p in HISTORIES} >= {
         "intake_accepted", "intake_refused", "creation_happy_path", "creation_happy_path_v2",
         "update_feature", "review_of_update_feature", "creation_happy_path_v3",
-        "creation_stalled_v3", "update_feature_v2", "review_of_update_feature_v2"}
+        "creation_stalled_v3", "update_feature_v2", "review_of_update_feature_v2",
+        "update_feature_v3", "review_of_update_feature_v3", "update_breaking_reminded_v3"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

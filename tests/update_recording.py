@@ -3,12 +3,16 @@ endpoint, merged without a human, and the ``CodeReviewWorkflow`` it ran as a chi
 scripts/record_histories.py; recorded after the update's patches (``update-by-claude``,
 ``update-regenerates-on-changes``, ``update-revert-pull-request``) and the review's
 (``code-review-by-model``). ``GENERATION`` names a recording: the files without a suffix
-were recorded before ``stop-when-a-round-changes-nothing``, ``_v2`` after it; each is kept."""
+were recorded before ``stop-when-a-round-changes-nothing``, ``_v2`` after it, ``_v3`` on the
+shared ``RequestRun`` shape with ``update-approval-reminders`` (it adds a breaking update
+that is reminded once, then approved); each is kept."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -16,13 +20,14 @@ from temporalio.client import Client
 from activities.github_client import reset_github_client
 from forge.testing import running_forge
 from infra.settings import get_settings
+from models.creation import ApprovalDecision, Progress
 from models.update import UpdateInput, UpdateResult
 from registry.store import open_registry
 from tests.creation_helpers import GITHUB_ENV, World
 from tests.update_helpers import SLUG, new_update_issue, seed_integration, update_body
 
-NAMES = ("update_feature", "review_of_update_feature")
-GENERATION = "_v2"
+NAMES = ("update_feature", "review_of_update_feature", "update_breaking_reminded")
+GENERATION = "_v3"
 
 
 async def record_update_histories(client: Client, task_queue: str, data_dir: Path,
@@ -55,9 +60,32 @@ async def record_update_histories(client: Client, task_queue: str, data_dir: Pat
                        .workflow_execution.workflow_id for e in history.events
                        if e.HasField("child_workflow_execution_started_event_attributes")]
         review = await client.get_workflow_handle(review_id).fetch_history()
+        reminded = await _breaking_update_reminded_then_approved(client, task_queue, world)
         reset_github_client()
     counts = {}
-    for name, recorded in zip(NAMES, (history, review), strict=True):
+    for name, recorded in zip(NAMES, (history, review, reminded), strict=True):
         (out / f"{name}{GENERATION}.json").write_text(recorded.to_json())
         counts[name + GENERATION] = len(recorded.events)
     return counts
+
+
+async def _breaking_update_reminded_then_approved(client: Client, task_queue: str,
+                                                  world: World) -> object:
+    """A rename (breaking: a person must approve), reminded once, then approved by alice."""
+    body = update_body(SLUG, "breaking", "Please rename get_alerts to list_alerts.")
+    issue = new_update_issue(world, body)
+    handle = await client.start_workflow(
+        "IntegrationUpdateWorkflow",
+        UpdateInput(repo=world.forge.full_name, issue_number=issue, requested_by="alice",
+                    body=body, reminder_interval=timedelta(seconds=2)),
+        id="record-update_breaking_reminded", task_queue=task_queue, result_type=UpdateResult)
+    for _ in range(600):  # bounded: the wait begins within a minute on this machine
+        progress = await handle.query("progress", result_type=Progress)
+        if progress.waiting_for_approval:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(3)  # one reminder
+    await handle.execute_update("approve", ApprovalDecision(reviewer="alice", source="cli"))
+    result = await handle.result()
+    assert result.outcome == "merged" and result.breaking, result
+    return await handle.fetch_history()

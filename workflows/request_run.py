@@ -1,0 +1,269 @@
+"""What the creation and update workflows share: one request run on an issue.
+
+Both are the same shape: a saga of undoable side effects, events and transitions recorded in
+the registry, a progress checklist, generated code checked and tested in the sandbox, the
+bot's pull request opened, a person's decision waited for (one rule for reminders and
+expiry), the merge recorded as a version (its compensation a revert pull request) and the
+version deployed blue-green by ``DeployWorkflow``. ``RequestRun`` holds those steps; the two
+workflows hold only what their SPEC process does differently.
+
+Every method here issues the same commands, in the same order, as the code it replaced in
+each workflow, so runs started before it replay; a behaviour change is behind
+``workflow.patched``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.codegen.claude_activities import check_token_budget
+    from activities.flags import read_feature_flags
+    from activities.github_git import delete_branch
+    from activities.github_pulls import merge_pull_request
+    from activities.lifecycle import record_event, record_version, transition_state
+    from activities.progress_comment import publish_progress
+    from activities.verify import check_generated_code, run_generated_tests
+    from models.budget import BudgetCheck
+    from models.codegen import Finding, TokenUsage
+    from models.creation import (
+        ApprovalDecision,
+        ApprovalTimes,
+        ChangeRequest,
+        ErrorCategory,
+        StepRecord,
+        StepStatus,
+    )
+    from models.deploy import DeployInput, DeployResult, deploy_workflow_id
+    from models.error_types import ErrorType
+    from models.events import EventType
+    from models.github import DeleteBranch, MergePull
+    from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
+    from models.progress import ProgressUpdate
+    from models.review import ReviewOutcome, ReviewRun
+    from models.search_attributes import INTEGRATION_STATE
+    from models.states import IntegrationState
+    from models.verify import CheckRequest, TestReport, TestRequest
+    from workflows.approval import AwaitsHumanDecision
+    from workflows.deploy import DeployWorkflow
+    from workflows.errors import classify
+    from workflows.policies import GITHUB_STEP, LOCAL_STEP, MODEL_STEP, SANDBOX_STEP
+    from workflows.review import review_as_child
+    from workflows.saga import Saga
+
+
+class HasUsage(Protocol):
+    """A step's result that carries its token usage (analysis, code, review)."""
+
+    usage: TokenUsage
+
+
+A = TypeVar("A")
+R = TypeVar("R")
+U = TypeVar("U", bound=HasUsage)
+BOT = "ccb-bot"
+
+
+class RequestRun(AwaitsHumanDecision):
+    """The shared half of a request's workflow. A subclass calls ``_init_run(progress)`` in
+    its ``__init__`` and sets ``self._repo`` and ``self._issue`` when its run starts."""
+
+    def _init_run(self) -> None:
+        self._init_decisions()  # progress query, approve update, request_changes signal
+        self._saga = Saga()
+        self._events = 0
+        self._transitions = 0
+        self._revert_note = ""
+        self._repo = ""
+        self._issue = 0
+
+    # -- ending -------------------------------------------------------------------------------
+
+    async def _undo(self, err: BaseException) -> tuple[ErrorCategory, str, list[str]]:
+        """Classify the failure, note it, and run every compensation (newest first).
+        Returns (category, message, what could not be undone)."""
+        category, message = classify(err)
+        self._progress.error = message
+        return category, message, await self._saga.compensate()
+
+    # -- the registry -------------------------------------------------------------------------
+
+    async def _local(self, fn: Callable[[A], R], arg: A) -> R:
+        """A quick local activity (parsing, registry, pure generation)."""
+        result: R = await workflow.execute_activity(fn, arg, **LOCAL_STEP)  # type: ignore[call-overload]
+        return result
+
+    async def _event(self, kind: EventType, name: str, payload: dict[str, Any]) -> None:
+        """Record an event; its id is stable across retries of the activity."""
+        wf_id = workflow.info().workflow_id
+        self._events += 1
+        await self._local(record_event, EventCommand(
+            event_id=f"{wf_id}/{workflow.info().run_id}/{self._events}-{name}", type=kind,
+            slug=self._progress.slug or None, payload=payload,
+            metadata={"workflow_id": wf_id}))
+
+    async def _transition(self, target: IntegrationState, reason: str,
+                          actor: str = BOT) -> None:
+        wf_id = workflow.info().workflow_id
+        self._transitions += 1
+        await self._local(transition_state, TransitionCommand(
+            slug=self._progress.slug, target=target, actor=actor, reason=reason,
+            workflow_id=wf_id,
+            key=f"{wf_id}/{workflow.info().run_id}/{self._transitions}/{target}"))
+        self._progress.state = target
+        workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(target)])
+
+    async def _check_budget(self, budget: int | None = None) -> None:
+        """Before a model call: fail the request when its tokens are spent."""
+        await self._local(check_token_budget, BudgetCheck(
+            integration_key=workflow.info().workflow_id, budget=budget))
+
+    async def _by_model(self, fn: Callable[[A], U], arg: A, budget: int | None = None) -> U:
+        """A model call: the budget checked first, the model's long timeouts and heartbeat;
+        its token usage is added to the request's."""
+        await self._check_budget(budget)
+        result: U = await workflow.execute_activity(fn, arg, **MODEL_STEP)  # type: ignore[call-overload]
+        self._progress.usage = self._progress.usage + result.usage
+        return result
+
+    async def _review_pull(self, run: ReviewRun) -> ReviewOutcome:
+        """The pull request's head reviewed by ``CodeReviewWorkflow`` as a child (when the
+        webhook already started that review, its outcome is awaited instead); the review's
+        tokens count against this request's."""
+        outcome = await review_as_child(run)
+        self._progress.usage = self._progress.usage + outcome.usage
+        return outcome
+
+    # -- the progress checklist ---------------------------------------------------------------
+
+    def _step(self, name: str) -> StepRecord:
+        return next(s for s in self._progress.steps if s.name == name)
+
+    def _current_step(self) -> StepRecord | None:
+        return next((s for s in self._progress.steps
+                     if s.name == self._progress.current_step), None)
+
+    async def _start(self, name: str, attempt: int | None = None) -> None:
+        step = self._step(name)
+        step.status, step.started_at, step.finished_at = StepStatus.RUNNING, workflow.now(), None
+        step.attempts = attempt if attempt is not None else step.attempts + 1
+        self._progress.current_step = name
+        await self._publish()
+
+    async def _done(self, name: str, note: str = "") -> None:
+        await self._finish_step(name, StepStatus.DONE, note)
+
+    async def _skip(self, name: str, note: str) -> None:
+        await self._finish_step(name, StepStatus.SKIPPED, note)
+
+    async def _finish_step(self, name: str, status: StepStatus, note: str) -> None:
+        step = self._step(name)
+        step.status, step.finished_at, step.note = status, workflow.now(), note
+        await self._publish()
+
+    async def _note(self, name: str, note: str) -> None:
+        self._step(name).note = note
+        await self._publish()
+
+    async def _publish(self, final: bool = False) -> None:
+        """Edit the one bot progress comment on the issue and set the state label."""
+        await workflow.execute_activity(
+            publish_progress,
+            ProgressUpdate(repo=self._repo, issue_number=self._issue,
+                           progress=self._progress, final=final),
+            **GITHUB_STEP)
+
+    # -- checks and tests in the sandbox ------------------------------------------------------
+
+    async def _check(self, slug: str, files: dict[str, str]) -> list[Finding]:
+        findings: list[Finding] = await workflow.execute_activity(
+            check_generated_code, CheckRequest(slug=slug, files=files), **SANDBOX_STEP)
+        return findings
+
+    async def _test(self, request: TestRequest) -> TestReport:
+        report: TestReport = await workflow.execute_activity(
+            run_generated_tests, request, **SANDBOX_STEP)
+        return report
+
+    # -- a person's decision ------------------------------------------------------------------
+
+    async def _await_decision(
+        self, deadline: datetime, times: ApprovalTimes,
+        remind: Callable[[int], Awaitable[None]], failure: type[ApplicationError], *,
+        reminders: bool = True,
+    ) -> ApprovalDecision | ChangeRequest:
+        """Wait for an approval or a change request, calling ``remind(n)`` every
+        ``times.reminder_interval`` until ``deadline`` (``times.approval_expiry`` after the
+        wait began), when the run fails with ``failure``. ``reminders=False`` is how update
+        runs started before the shared rule waited: once, for the whole expiry."""
+        def expired() -> ApplicationError:
+            return failure(f"no approval within {times.approval_expiry}; the pull request was "
+                           "closed. Comment /retry to start again",
+                           type=ErrorType.APPROVAL_EXPIRED, non_retryable=True)
+
+        count = 0
+        self._progress.waiting_for_approval = True
+        try:
+            while True:
+                remaining = deadline - workflow.now()
+                if remaining <= timedelta(0):
+                    raise expired()
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._approval is not None or bool(self._changes),
+                        timeout=(min(times.reminder_interval, remaining) if reminders
+                                 else times.approval_expiry))
+                except TimeoutError:
+                    if not reminders:
+                        raise expired() from None
+                    if workflow.now() < deadline:
+                        count += 1
+                        await remind(count)
+                    continue
+                if self._changes:
+                    return self._changes.pop(0)
+                assert self._approval is not None
+                return self._approval
+        finally:
+            self._progress.waiting_for_approval = False
+
+    # -- merge, version, deploy ---------------------------------------------------------------
+
+    async def _merge(self, merge: MergePull, branch: str, version: VersionCommand,
+                     revert_patch: str, revert: Callable[[str], Awaitable[None]]) -> str:
+        """Merge the bot's pull request at the head that was reviewed, then delete its
+        branch and record ``version`` at the merged commit. From here a failure is undone
+        by ``revert(merged_sha)`` (a revert pull request), no longer by deleting the branch.
+        Returns the merged commit's sha."""
+        merged = await workflow.execute_activity(merge_pull_request, merge, **GITHUB_STEP)
+        self._progress.merged_sha = merged.sha
+        self._saga = Saga()  # merged code is not undone by deleting its branch
+        if workflow.patched(revert_patch):
+            self._saga.add("open a revert pull request", lambda: revert(merged.sha))
+        await workflow.execute_activity(
+            delete_branch, DeleteBranch(repo=merge.repo, branch=branch), **GITHUB_STEP)
+        await self._local(record_version, version.model_copy(update={"commit_sha": merged.sha}))
+        return merged.sha
+
+    async def _deploy_version(self, environment: str, slug: str, version: str,
+                              files: dict[str, str], commit_sha: str,
+                              reason: str) -> DeployResult | None:
+        """Deploy ``version`` blue-green as a child workflow, unless the environment's
+        feature flags turn auto-deployment off (then None)."""
+        flags = await self._local(read_feature_flags, environment)
+        if not flags.auto_deployment:
+            return None
+        self._progress.state = IntegrationState.DEPLOYING
+        root = f"integrations/{slug}/"
+        deployed: DeployResult = await workflow.execute_child_workflow(
+            DeployWorkflow.run,
+            DeployInput(slug=slug, version=version, environment=environment,
+                        files={p: t for p, t in files.items() if p.startswith(root)},
+                        commit_sha=commit_sha, flags=flags, actor=BOT, reason=reason),
+            id=deploy_workflow_id(environment, slug, version))
+        return deployed

@@ -1,0 +1,84 @@
+"""The text of the bot's pull requests and revert pull requests (pure: no Temporal calls).
+
+Kept apart from the workflows so that each reads as its process; the wording is what the
+pull requests have always said.
+"""
+
+from __future__ import annotations
+
+from models.codegen import Backend, TokenUsage
+from models.manifest import TechnicalSpec
+from models.request import IntegrationRequest
+from models.semver import Bump
+from models.update import CompatReport
+from models.verify import TestReport
+from workflows.names import issue_marker
+
+
+def written_by(backend: Backend | None, *, from_fields: bool) -> str:
+    if backend == Backend.CLAUDE:
+        return "Claude"
+    if from_fields:
+        return "the offline generator from the request's fields (no AI model was used)"
+    return "the offline generator (no AI model was used)"
+
+
+def creation_body(*, issue: int, request: IntegrationRequest, spec: TechnicalSpec,
+                  backend: Backend, findings: int, report: TestReport | None,
+                  usage: TokenUsage, workflow_id: str) -> str:
+    lines = [
+        f"Closes #{issue}. {issue_marker(issue)}", "",
+        f"**{request.service_name}** ({request.integration_type.value}) at "
+        f"`{request.base_url}`, written by {written_by(backend, from_fields=True)}.", "",
+        "## Spec", spec.summary, "",
+        *[f"- `{e.method} {e.path}` {e.description}" for e in spec.endpoints], "",
+        "## Checks", f"{findings} findings (none blocking).", "",
+        "## Tests", report.summary if report else "-", "",
+        "## Usage", f"{usage.total_tokens} tokens, ${usage.cost_usd:.4f}", "",
+        f"Workflow: `{workflow_id}`",
+    ]
+    return "\n".join(lines)
+
+
+def creation_revert(*, issue: int, request: IntegrationRequest, pr_number: int | None,
+                    merged_sha: str, paths: list[str], why: str) -> tuple[str, str]:
+    """(title, body) of the pull request that removes a new integration's merged files."""
+    title = f"Revert {request.service_name} integration (#{pr_number})"
+    body = (f"For issue #{issue}. The code of #{pr_number} was merged as {merged_sha[:7]}, "
+            f"then the request failed: {why[:2000]}\n\n"
+            f"Merging this removes the {len(paths)} files of `integrations/{request.slug}/`. "
+            "Close it instead to keep the code and fix forward; comment /retry on the issue "
+            "once main is as you want it.")
+    return title, body
+
+
+def update_body(*, issue: int, slug: str, change: str, declared: str, old_version: str,
+                new_version: str, bump: Bump, compat: CompatReport, report: TestReport,
+                backend: Backend | None, usage: TokenUsage, migration: str) -> str:
+    body = [f"Closes #{issue}. {issue_marker(issue)}", "",
+            f"**{slug}** {old_version} -> **{new_version}** ({bump.value} bump; the "
+            f"request said {declared}).", "",
+            f"Written by {written_by(backend, from_fields=False)}; {usage.total_tokens} "
+            f"tokens, ${usage.cost_usd:.4f}.", "",
+            "## Change", change, "",
+            "## Public API",
+            *[f"- added {m.kind} `{m.name}`" for m in compat.added],
+            *[f"- removed {m.kind} `{m.name}`" for m in compat.removed],
+            *[f"- changed `{a.name}`: `{a.signature}` -> `{b.signature}`"
+              for a, b in compat.changed],
+            *([] if compat.added or compat.removed or compat.changed else ["- unchanged"]),
+            "", "## Tests", report.summary, ""]
+    if compat.breaking:
+        body += ["## Migration plan (breaking change)", "", migration.split("\n---\n")[0]]
+    return "\n".join(body)
+
+
+def update_revert(*, issue: int, slug: str, pr_number: int, merged_sha: str,
+                  old_version: str, new_version: str, why: str) -> tuple[str, str]:
+    """(title, body) of the pull request that puts an update's old version back."""
+    title = f"Revert {slug} to {old_version} (#{pr_number})"
+    body = (f"For issue #{issue}. #{pr_number} ({slug} {new_version}) was merged as "
+            f"{merged_sha[:7]}, then the update failed: {why[:2000]}\n\n"
+            f"Merging this puts `integrations/{slug}/` back to {old_version}. Close it "
+            "instead to keep the new version and fix forward.")
+    return title, body
