@@ -9,9 +9,9 @@ from activities.faults import pause_point
 from infra.settings import get_settings
 from models.error_types import ErrorType
 from models.intake import IntakeInput, IntegrationRef, RecordRequested
-from models.issue_form import parse_issue_form
 from models.request import ParsedRequest
 from registry.store import SlugTakenError, open_registry
+from rules.issue_form import parse_issue_form
 
 
 @activity.defn

@@ -7,9 +7,9 @@ from temporalio.exceptions import ApplicationError
 
 from infra.settings import get_settings
 from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
-from models.states import InvalidTransitionError
 from registry.store import Registry, UnknownIntegrationError, open_registry
 from registry.tables import Integration, utcnow
+from rules.state_machine import InvalidTransitionError
 
 
 def _registry() -> Registry:

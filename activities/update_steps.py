@@ -8,10 +8,11 @@ from temporalio import activity
 
 from infra.settings import get_settings
 from models.intake import IntakeInput
-from models.issue_form import ParsedUpdate, parse_update_form
 from models.review import ReviewOutcome
 from models.update import UPDATE_STATE_KEY, IntegrationLookup
+from models.update_request import ParsedUpdate
 from registry.store import open_registry
+from rules.issue_form import parse_update_form
 
 
 @activity.defn

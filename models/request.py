@@ -6,8 +6,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from models.naming import SLUG_PATTERN, slug_for
-
+# A slug: DNS-label-like, starts with a letter (names: rules/naming.py).
+SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+MAX_ENDPOINTS = 50  # per request
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -40,15 +41,10 @@ class IntegrationRequest(BaseModel):
     integration_type: IntegrationType
     base_url: str
     auth: AuthType
-    endpoints: list[Endpoint] = Field(min_length=1, max_length=50)
+    endpoints: list[Endpoint] = Field(min_length=1, max_length=MAX_ENDPOINTS)
     requirements: str = ""
     example_usage: str = ""
 
-
-def slugify(name: str) -> str:
-    """``"Acme Weather API!"`` -> ``"acme-weather-api"``, any script transliterated (may be
-    empty for junk); see ``models.naming.slug_for``."""
-    return slug_for(name)
 
 
 class FieldProblem(BaseModel):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from models.bump import Bump
 from models.codegen import Backend, Finding, TokenUsage
 from models.creation import ApprovalTimes
 from models.intake import IntakeInput
-from models.issue_form import UpdateRequest
-from models.semver import Bump
+from models.update_request import UpdateRequest
 from models.verify import COVERAGE_GATE
 
 

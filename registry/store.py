@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, create_engine, select
 
 import registry.usage  # noqa: F401 - registers the llm_calls table for create_all
 from models.events import AuditEvent, EventType
-from models.states import IntegrationState, validate_transition
+from models.states import IntegrationState
 from registry.tables import (
     EventRow,
     Integration,
@@ -28,6 +28,7 @@ from registry.tables import (
     StateTransition,
     utcnow,
 )
+from rules.state_machine import validate_transition
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

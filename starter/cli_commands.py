@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
         repo: REPO = None,
     ) -> None:
         """Open an integration-request issue (label integration-request)."""
-        from models.issue_form import parse_issue_form
+        from rules.issue_form import parse_issue_form
 
         settings = get_settings()
         if file is not None:

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         repo: REPO = None,
     ) -> None:
         """Open an integration-update issue and start its update workflow."""
-        from models.issue_form import parse_update_form
+        from rules.issue_form import parse_update_form
 
         body = update_body(slug, kind, change, endpoint or [])
         parsed = parse_update_form(body)

@@ -6,9 +6,9 @@ from typing import Any
 
 from activities.codegen.offline_generator import analyze, generate
 from models.codegen import AnalyzeInput, GenerateInput
-from models.issue_form import parse_issue_form
 from models.manifest import TechnicalSpec
 from models.request import IntegrationRequest
+from rules.issue_form import parse_issue_form
 from tests.creation_helpers import SAMPLE_BODY
 
 SLUG = "acme-weather"

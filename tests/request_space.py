@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from models.issue_form import parse_issue_form
 from models.request import HTTP_METHODS, AuthType, IntegrationRequest, IntegrationType
+from rules.issue_form import parse_issue_form
 
 NAME_WORDS = ["Acme", "weather", "Open", "Meteo", "Zürich", "Škoda", "Яндекс", "Трекер",
               "微信支付", "東京メトロ", "한국어", "Ελληνικά", "हिन्दी", "مرحبا", "3scale",

@@ -17,10 +17,10 @@ from temporalio.client import (
 from activities.deploy.traffic_steps import proxy_of
 from infra.settings import get_settings
 from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
-from models.issue_form import parse_issue_form
 from models.states import IntegrationState
 from registry.deployments import live_deployment
 from registry.store import Registry, open_registry
+from rules.issue_form import parse_issue_form
 from tests.conftest import REPO_ROOT, running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixtures `world`, `deploying_world`
     SAMPLE_BODY,

@@ -27,7 +27,7 @@ from activities.codegen.offline.layout import Layout
 from activities.codegen.offline.operations import operations
 from activities.codegen.offline_generator import analyze, generate
 from models.codegen import AnalyzeInput, GenerateInput
-from models.issue_form import parse_issue_form
+from rules.issue_form import parse_issue_form
 from tests.codegen_samples import write_files
 from tests.figures import figure
 from tests.request_space import render_form

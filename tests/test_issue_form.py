@@ -11,7 +11,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.issue_form import (
+from models.request import (
+    AuthType,
+    Endpoint,
+    IntegrationRequest,
+    IntegrationType,
+    ParsedRequest,
+)
+from models.update_request import ChangeKind, ParsedUpdate, UpdateRequest
+from rules.issue_form import (
     BODY,
     MAX_BODY_BYTES,
     MAX_ENDPOINTS,
@@ -20,21 +28,11 @@ from models.issue_form import (
     REQUEST_REQUIRED,
     UPDATE_LABELS,
     UPDATE_REQUIRED,
-    ChangeKind,
-    ParsedUpdate,
-    UpdateRequest,
     check_base_url,
     parse_issue_form,
     parse_update_form,
 )
-from models.request import (
-    AuthType,
-    Endpoint,
-    IntegrationRequest,
-    IntegrationType,
-    ParsedRequest,
-)
-from models.untrusted_text import clean_untrusted, is_invisible_char
+from rules.untrusted_text import clean_untrusted, is_invisible_char
 
 ROOT = Path(__file__).resolve().parent.parent
 BODIES = Path(__file__).resolve().parent / "fixtures" / "issue_bodies"

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from activities.codegen.offline_generator import analyze, generate
 from models.codegen import AnalyzeInput, GenerateInput
-from models.issue_form import SLUG, parse_issue_form
-from models.naming import SLUG_PATTERN, class_prefix, package_name, slug_for
-from models.untrusted_text import clean_untrusted
+from rules.issue_form import SLUG, parse_issue_form
+from rules.naming import SLUG_PATTERN, class_prefix, package_name, slug_for
+from rules.untrusted_text import clean_untrusted
 from tests.request_space import render_form, service_names
 
 

@@ -321,3 +321,18 @@ def test_output_is_byte_identical_across_processes() -> None:
         for seed in ("1", "2")
     }
     assert len(digests) == 1 and next(iter(digests)).strip()
+
+
+def test_every_integration_type_has_a_renderer_that_writes_the_paths_it_owns() -> None:
+    """The ``type -> renderer`` table covers every type the form offers, and what a renderer
+    writes is exactly what it says it owns (so carried-over files are told apart)."""
+    from activities.codegen.offline.layout import Layout
+    from activities.codegen.offline.operations import operations
+    from activities.codegen.offline.renderers import RENDERERS
+    from models.request import IntegrationType
+
+    assert set(RENDERERS) == set(IntegrationType)
+    for kind, renderer in RENDERERS.items():
+        request = WEATHER.model_copy(update={"integration_type": kind})
+        lay = Layout(request, "0.1.0", operations(request))
+        assert sorted(renderer.render(lay)) == sorted(renderer.paths(lay)), kind

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, Phase, example, given, note, settings
 from activities.codegen.offline_generator import analyze, generate
 from activities.verify import check_generated_code, run_generated_tests
 from models.codegen import AnalyzeInput, GenerateInput
-from models.issue_form import parse_issue_form
 from models.verify import COVERAGE_GATE, CheckRequest
 from models.verify import TestRequest as RunTests
+from rules.issue_form import parse_issue_form
 from tests.figures import figure
 from tests.request_space import render_form, request_bodies
 

@@ -6,13 +6,9 @@ import itertools
 
 import pytest
 
-from models.states import (
-    TRANSITIONS,
-    IntegrationState,
-    InvalidTransitionError,
-    validate_transition,
-)
+from models.states import IntegrationState
 from registry.store import Registry
+from rules.state_machine import TRANSITIONS, InvalidTransitionError, validate_transition
 
 S = IntegrationState
 

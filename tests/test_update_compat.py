@@ -5,19 +5,17 @@ from __future__ import annotations
 import pytest
 
 from activities.codegen.offline_update import generate_update, renames
-from activities.compat import (
-    compare_apis,
-    migration_plan,
-    only_adds_optional_parameters,
-    public_api,
-)
-from activities.review_checks import error_handling_findings, human_review_decision, rule_findings
-from models.issue_form import UpdateRequest
+from activities.compat import compare_apis, only_adds_optional_parameters, public_api
+from activities.review_checks import error_handling_findings, rule_findings
+from models.bump import Bump
 from models.request import Endpoint
 from models.review import HumanReviewInput, ReviewOptions
-from models.semver import Bump, bump_version, strongest
 from models.update import UpdateGenerateInput
+from models.update_request import UpdateRequest
 from models.verify import TestReport as Report
+from rules.migration_plan import migration_plan
+from rules.review_rules import human_review_decision
+from rules.semver import bump_version, strongest
 from tests.update_helpers import ROOT, SLUG, base_files, sample_request
 from workflows.review import added_lines
 

@@ -11,9 +11,9 @@ from temporalio.client import Client, WorkflowFailureError
 from activities.codegen.offline_update import generate_update
 from activities.usage import calls
 from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
-from models.issue_form import parse_update_form
 from models.update import UpdateGenerateInput, UpdateInput, UpdateResult
 from registry.store import Registry
+from rules.issue_form import parse_update_form
 from tests.claude_scripts import REVIEW_ANSWER, files_answer
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the `world` fixture

@@ -20,11 +20,11 @@ from activities.codegen import offline_generator
 from activities.lifecycle import record_version
 from models.codegen import AnalyzeInput, GenerateInput
 from models.events import EventType
-from models.issue_form import parse_issue_form
 from models.lifecycle import VersionCommand
 from models.request import IntegrationRequest
 from models.states import IntegrationState
 from registry.store import Registry
+from rules.issue_form import parse_issue_form
 from tests.conftest import REPO_ROOT, running_worker
 from tests.creation_helpers import World
 

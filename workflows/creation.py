@@ -94,32 +94,8 @@ class IntegrationCreationWorkflow(RequestRun):
 
     @workflow.run
     async def run(self, inp: CreationInput) -> CreationResult:
-        self._input, self._repo, self._issue = inp, inp.repo, inp.issue_number
-        self._progress.workflow_id = workflow.info().workflow_id
+        self._input = self._begin(inp)
         return await guarded(self._create(inp), self._fail, RequestFailed)
-
-    async def _fail(self, err: BaseException) -> None:
-        category, message, undone_failures = await self._undo(err)
-        self._progress.error_category = category
-        step = self._current_step()
-        if step is not None:
-            step.status, step.finished_at, step.note = StepStatus.FAILED, workflow.now(), message
-        if self._revert_note:
-            self._progress.error += f" — {self._revert_note}"
-        if undone_failures:
-            self._progress.error += " — could not undo: " + "; ".join(undone_failures)
-        if self._slug_recorded and self._progress.state != S.FAILED:
-            try:
-                await self._transition(S.FAILED, f"{category}: {message}")
-            except ActivityError as exc:  # e.g. the deployment already recorded FAILED
-                workflow.logger.warning("could not record FAILED: %s", exc)
-            await self._event(EventType.ERROR_OCCURRED, "error",
-                              {"category": category.value, "message": message,
-                               "step": self._progress.current_step})
-        self._progress.state = S.FAILED
-        workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(S.FAILED)])
-        self._progress.waiting_for_approval = False
-        await self._publish(final=True)
 
     # -- the process ------------------------------------------------------------------------
 
@@ -144,6 +120,30 @@ class IntegrationCreationWorkflow(RequestRun):
         return CreationResult(slug=request.slug, state=self._progress.state,
                               pr_number=self._progress.pr_number, pr_url=self._progress.pr_url,
                               merged_sha=merged_sha, usage=self._progress.usage)
+
+    async def _fail(self, err: BaseException) -> None:
+        """How a failed or cancelled run ends (``guarded``): undo, record FAILED, explain."""
+        category, message, undone_failures = await self._undo(err)
+        self._progress.error_category = category
+        step = self._current_step()
+        if step is not None:
+            step.status, step.finished_at, step.note = StepStatus.FAILED, workflow.now(), message
+        if self._revert_note:
+            self._progress.error += f" — {self._revert_note}"
+        if undone_failures:
+            self._progress.error += " — could not undo: " + "; ".join(undone_failures)
+        if self._slug_recorded and self._progress.state != S.FAILED:
+            try:
+                await self._transition(S.FAILED, f"{category}: {message}")
+            except ActivityError as exc:  # e.g. the deployment already recorded FAILED
+                workflow.logger.warning("could not record FAILED: %s", exc)
+            await self._event(EventType.ERROR_OCCURRED, "error",
+                              {"category": category.value, "message": message,
+                               "step": self._progress.current_step})
+        self._progress.state = S.FAILED
+        workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(S.FAILED)])
+        self._progress.waiting_for_approval = False
+        await self._publish(final=True)
 
     # -- steps ------------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -72,15 +71,11 @@ with workflow.unsafe.imports_passed_through():
     from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
     from models.states import IntegrationState
     from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, ends_the_run
+    from workflows.policies import DEPLOY_BUILD_TIMEOUT, DEPLOY_STEP_TIMEOUT, deploy_step
 
 FLAGS_BY_ACTIVITY_PATCH = "deploy-reads-flags-by-activity"
 # Timeouts and retries of the deployment's steps, in one place.
-STEP_TIMEOUT = timedelta(minutes=2)
-BUILD_TIMEOUT = timedelta(minutes=20)
-HEARTBEAT = timedelta(seconds=8)  # a killed worker's step is retried this soon
 SLACK = timedelta(minutes=2)  # added to the waits a step does on purpose
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
-                    maximum_interval=timedelta(seconds=20), maximum_attempts=8)
 S = IntegrationState
 
 
@@ -179,7 +174,7 @@ class DeployWorkflow:
         if inp.kind == DeployKind.DEPLOY:
             built = await self._act(build_version, BuildRequest(
                 target=t, version=inp.version, tag=inp.image_tag, files=inp.files,
-                runtime=plan.runtime), limit=BUILD_TIMEOUT)
+                runtime=plan.runtime), limit=DEPLOY_BUILD_TIMEOUT)
             image = built.tag
             self._result.isolation_note = built.isolation_note
         elif plan.runtime == Runtime.LOCAL:
@@ -312,10 +307,8 @@ class DeployWorkflow:
             return flags
         return flags_for(environment)
 
-    async def _act(self, fn: Any, arg: object, limit: timedelta = STEP_TIMEOUT) -> Any:
-        return await workflow.execute_activity(
-            fn, arg, start_to_close_timeout=limit,
-            heartbeat_timeout=HEARTBEAT, retry_policy=RETRY)
+    async def _act(self, fn: Any, arg: object, limit: timedelta = DEPLOY_STEP_TIMEOUT) -> Any:
+        return await workflow.execute_activity(fn, arg, **deploy_step(limit))
 
     async def _record(self, status: DeploymentStatus, reason: str = "") -> None:
         inst = self._instance if hasattr(self, "_instance") else None

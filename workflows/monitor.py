@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
@@ -36,10 +35,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.flags import FeatureFlags
     from workflows.deploy import FLAGS_BY_ACTIVITY_PATCH, DeployWorkflow, reason_of
+    from workflows.policies import ALERT_COMMENT_STEP, PROBE_STEP
 
-PROBE_TIMEOUT = timedelta(seconds=30)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10),
-                    maximum_attempts=3)
 
 
 @workflow.defn(name="HealthMonitorWorkflow")
@@ -61,16 +58,14 @@ class HealthMonitorWorkflow:
         auto_rollback = inp.auto_rollback
         if auto_rollback is None and workflow.patched(FLAGS_BY_ACTIVITY_PATCH):
             flags: FeatureFlags = await workflow.execute_activity(
-                read_feature_flags, inp.environment, start_to_close_timeout=PROBE_TIMEOUT,
-                retry_policy=RETRY)
+                read_feature_flags, inp.environment, **PROBE_STEP)
             auto_rollback = flags.auto_rollback
         elif auto_rollback is None:  # runs started before the patch read settings in place
             auto_rollback = flags_for(inp.environment).auto_rollback
         checks_this_run = 0
         while True:
             probe: ProbeResult = await workflow.execute_activity(
-                probe_live_version, target, start_to_close_timeout=PROBE_TIMEOUT,
-                retry_policy=RETRY)
+                probe_live_version, target, **PROBE_STEP)
             self._last = probe
             state.checks_done += 1
             checks_this_run += 1
@@ -96,18 +91,17 @@ class HealthMonitorWorkflow:
             AlertCommand(target=target, reason=probe.reason, version=probe.version,
                          failures=state.consecutive_failures,
                          alert_id=f"{target.workflow_id}/alert-{state.checks_done}"),
-            start_to_close_timeout=PROBE_TIMEOUT, retry_policy=RETRY)
+            **PROBE_STEP)
         if comment is not None:
             try:
                 await workflow.execute_activity(
-                    upsert_bot_comment, comment, start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=RETRY)
+                    upsert_bot_comment, comment, **ALERT_COMMENT_STEP)
             except Exception as exc:  # noqa: BLE001 - the audit event is the alert of record
                 workflow.logger.warning("health comment not posted: %s", exc)
 
     async def _roll_back(self, target: Target, state: MonitorInput) -> None:
         plan: RollbackPlan = await workflow.execute_activity(
-            plan_rollback, target, start_to_close_timeout=PROBE_TIMEOUT, retry_policy=RETRY)
+            plan_rollback, target, **PROBE_STEP)
         if not plan.version:
             workflow.logger.warning("no earlier version of %s to roll back to", target.slug)
             return

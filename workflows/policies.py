@@ -49,3 +49,38 @@ LOCAL_HEARTBEATING_STEP = workflow.ActivityConfig(start_to_close_timeout=LOCAL_S
 SANDBOX_STEP = workflow.ActivityConfig(start_to_close_timeout=SANDBOX_TIMEOUT,
                                        heartbeat_timeout=SANDBOX_HEARTBEAT,
                                        retry_policy=DEFAULT_RETRY)
+
+# Deployment steps: builds, containers, health waits and traffic shifts. A killed worker's
+# step is noticed within the heartbeat; a step that waits on purpose gets its own limit.
+DEPLOY_STEP_TIMEOUT = timedelta(minutes=2)
+DEPLOY_BUILD_TIMEOUT = timedelta(minutes=20)
+DEPLOY_HEARTBEAT = timedelta(seconds=8)
+DEPLOY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                           maximum_interval=timedelta(seconds=20), maximum_attempts=8)
+
+
+def deploy_step(limit: timedelta = DEPLOY_STEP_TIMEOUT) -> workflow.ActivityConfig:
+    """The deploy bundle, with ``limit`` for a step that waits longer (a build, a watch)."""
+    return workflow.ActivityConfig(start_to_close_timeout=limit,
+                                   heartbeat_timeout=DEPLOY_HEARTBEAT, retry_policy=DEPLOY_RETRY)
+
+
+DEPLOY_STEP = deploy_step()
+
+# Health probes of a live version: quick, few retries (the next probe is never far away).
+PROBE_TIMEOUT = timedelta(seconds=30)
+PROBE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
+                          maximum_interval=timedelta(seconds=10), maximum_attempts=3)
+PROBE_STEP = workflow.ActivityConfig(start_to_close_timeout=PROBE_TIMEOUT,
+                                     retry_policy=PROBE_RETRY)
+# A health alert's comment: a GitHub call, retried as a probe is (the audit event is the alert).
+ALERT_COMMENT_STEP = workflow.ActivityConfig(start_to_close_timeout=timedelta(minutes=2),
+                                             retry_policy=PROBE_RETRY)
+
+# Waiting for a review another caller started (as long as two sandbox steps, polled).
+AWAIT_REVIEW_STEP = workflow.ActivityConfig(start_to_close_timeout=SANDBOX_TIMEOUT * 2,
+                                            heartbeat_timeout=timedelta(seconds=10),
+                                            retry_policy=DEFAULT_RETRY)
+# The starter's one-comment replies.
+REPLY_STEP = workflow.ActivityConfig(start_to_close_timeout=timedelta(seconds=60),
+                                     retry_policy=DEFAULT_RETRY)

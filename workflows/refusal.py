@@ -8,17 +8,14 @@ second run still leaves ONE comment.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.github_issues import upsert_bot_comment
     from models.github import CommentRef, UpsertComment
     from workflows.names import REPLY_WORKFLOW
-    from workflows.policies import DEFAULT_RETRY
+    from workflows.policies import REPLY_STEP
 
-REPLY_TIMEOUT = timedelta(seconds=60)
 
 
 @workflow.defn(name=REPLY_WORKFLOW)
@@ -28,6 +25,4 @@ class BotReplyWorkflow:
     @workflow.run
     async def run(self, reply: UpsertComment) -> CommentRef:
         return await workflow.execute_activity(
-            upsert_bot_comment, reply,
-            start_to_close_timeout=REPLY_TIMEOUT, retry_policy=DEFAULT_RETRY,
-        )
+            upsert_bot_comment, reply, **REPLY_STEP)

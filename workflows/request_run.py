@@ -69,9 +69,17 @@ U = TypeVar("U", bound=HasUsage)
 BOT = "ccb-bot"
 
 
+class IssueInput(Protocol):
+    repo: str
+    issue_number: int
+
+
+In = TypeVar("In", bound=IssueInput)
+
+
 class RequestRun(AwaitsHumanDecision):
-    """The shared half of a request's workflow. A subclass calls ``_init_run(progress)`` in
-    its ``__init__`` and sets ``self._repo`` and ``self._issue`` when its run starts."""
+    """The shared half of a request's workflow. A subclass sets ``self._progress`` and calls
+    ``_init_run()`` in its ``__init__``, and ``_begin(inp)`` first thing in its run."""
 
     def _init_run(self) -> None:
         self._init_decisions()  # progress query, approve update, request_changes signal
@@ -81,6 +89,12 @@ class RequestRun(AwaitsHumanDecision):
         self._revert_note = ""
         self._repo = ""
         self._issue = 0
+
+    def _begin(self, inp: In) -> In:
+        """Note the issue the run works on (the progress comment's and every comment's)."""
+        self._repo, self._issue = inp.repo, inp.issue_number
+        self._progress.workflow_id = workflow.info().workflow_id
+        return inp
 
     # -- ending -------------------------------------------------------------------------------
 

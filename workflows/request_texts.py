@@ -6,10 +6,10 @@ pull requests have always said.
 
 from __future__ import annotations
 
+from models.bump import Bump
 from models.codegen import Backend, TokenUsage
 from models.manifest import TechnicalSpec
 from models.request import IntegrationRequest
-from models.semver import Bump
 from models.update import CompatReport
 from models.verify import TestReport
 from workflows.names import issue_marker

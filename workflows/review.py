@@ -13,7 +13,6 @@ whose head moved ends ``superseded`` having posted nothing.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -27,11 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.github_git import set_commit_status
     from activities.github_pulls import list_pull_request_files, request_reviewers
     from activities.github_review import get_pull_head, post_inline_review, read_repo_files
-    from activities.review_checks import (
-        check_review_rules,
-        decide_human_review,
-        integration_slugs,
-    )
+    from activities.review_checks import check_review_rules, decide_human_review
     from activities.update_steps import await_review, find_integration
     from activities.verify import check_generated_code, run_generated_tests
     from models.codegen import Backend, Finding, ReviewInput, ReviewResult, TokenUsage
@@ -49,15 +44,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.update import IntegrationLookup, RepoFilesQuery
     from models.verify import CheckRequest, TestReport, TestRequest
+    from rules.review_rules import integration_slugs
     from workflows.names import INTEGRATIONS_DIR, review_workflow_id
     from workflows.policies import (
-        DEFAULT_RETRY,
+        AWAIT_REVIEW_STEP,
         GITHUB_STEP,
         LOCAL_HEARTBEATING_STEP,
         LOCAL_STEP,
         MODEL_STEP,
         SANDBOX_STEP,
-        SANDBOX_TIMEOUT,
     )
 
 MODEL_REVIEW_PATCH = "code-review-by-model"  # runs started before it skip the model review
@@ -123,8 +118,7 @@ async def review_as_child(run: ReviewRun) -> ReviewOutcome:
             CodeReviewWorkflow.run, run, id=review_id)
     except WorkflowAlreadyStartedError:
         outcome = await workflow.execute_activity(
-            await_review, review_id, start_to_close_timeout=SANDBOX_TIMEOUT * 2,
-            heartbeat_timeout=timedelta(seconds=10), retry_policy=DEFAULT_RETRY)
+            await_review, review_id, **AWAIT_REVIEW_STEP)
     return outcome
 
 

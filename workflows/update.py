@@ -21,14 +21,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.github_pulls import update_pull_request_body
     from activities.github_review import read_repo_files
     from activities.update_steps import find_integration, parse_update_request
+    from models.bump import Bump
     from models.creation import ApprovalDecision, ChangeRequest, ErrorCategory, Progress
     from models.error_types import ErrorType
     from models.events import EventType
     from models.github import CloseIssue, CommitFiles, MergePull, PullBody, UpsertComment
-    from models.issue_form import UpdateRequest
     from models.lifecycle import VersionCommand
     from models.review import ReviewOptions, ReviewOutcome, ReviewRun
-    from models.semver import Bump
     from models.update import (
         UPDATE_STATE_KEY,
         CompatReport,
@@ -37,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         UpdateInput,
         UpdateResult,
     )
+    from models.update_request import UpdateRequest
     from models.verify import TestReport
     from workflows import request_texts
     from workflows.errors import guarded
@@ -69,8 +69,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
 
     @workflow.run
     async def run(self, inp: UpdateInput) -> UpdateResult:
-        self._inp, self._repo, self._issue = inp, inp.repo, inp.issue_number
-        self._progress.workflow_id = workflow.info().workflow_id
+        self._inp = self._begin(inp)
         return await guarded(self._update(inp), self._undo_and_explain, UpdateFailed)
 
     async def _undo_and_explain(self, err: BaseException) -> None:

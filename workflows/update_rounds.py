@@ -18,11 +18,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.codegen.claude_update import claude_generate_update
     from activities.codegen.offline_update import offline_generate_update
     from activities.codegen.select import select_backend
-    from activities.compat import compare_public_api, migration_plan
+    from activities.compat import compare_public_api
+    from models.bump import Bump
     from models.codegen import Backend, Finding
-    from models.issue_form import ChangeKind, UpdateRequest
     from models.manifest import with_manifest_version
-    from models.semver import Bump, bump_version, strongest
     from models.update import (
         CompatInput,
         CompatReport,
@@ -30,7 +29,10 @@ with workflow.unsafe.imports_passed_through():
         UpdateGenerateInput,
         UpdateInput,
     )
+    from models.update_request import ChangeKind, UpdateRequest
     from models.verify import TestReport, TestRequest
+    from rules.migration_plan import migration_plan
+    from rules.semver import bump_version, strongest
     from workflows import fix_rounds
     from workflows.policies import LOCAL_HEARTBEATING_STEP, LOCAL_STEP
     from workflows.request_run import RequestRun

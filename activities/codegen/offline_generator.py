@@ -4,8 +4,9 @@ It is the key-less twin of the Claude backend (same inputs, same results, ``Back
 and it is pure: the same input gives byte-identical output. Everything it writes says that no
 AI model was used. Its parts live in ``activities/codegen/offline/``: ``text`` (untrusted text
 made safe), ``operations`` (endpoints as methods, path and query parameters), ``layout``
-(names shared by every file), ``client``, ``service``, ``package_tests``, ``docs`` (the files)
-and ``review`` (the rule-based reviewer).
+(names shared by every file), ``client``, ``service``, ``package_tests``, ``docs`` (the files),
+``renderers`` (the ``integration type -> renderer`` table that picks which files a request
+gets) and ``review`` (the rule-based reviewer).
 
 Issue text is untrusted, and some of it ends up in code and docs. The rules that keep it inert:
 identifiers (package, class, method and argument names) come only from a strict ``[a-z0-9_]``
@@ -25,20 +26,15 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from activities.codegen.offline.client import client_arguments, render_client, render_init
+from activities.codegen.offline.client import client_arguments
 from activities.codegen.offline.docs import (
     _finding_text,
-    manifest_json,
     render_changes,
-    render_dockerfile,
-    render_pyproject,
-    render_readme,
 )
 from activities.codegen.offline.layout import NO_AI_NOTICE, Layout
 from activities.codegen.offline.operations import operations
-from activities.codegen.offline.package_tests import render_client_tests, render_service_tests
+from activities.codegen.offline.renderers import renderer_for
 from activities.codegen.offline.review import review
-from activities.codegen.offline.service import render_service
 from activities.codegen.offline.text import (
     comment,
     markdown_code,
@@ -136,7 +132,7 @@ def generate(inp: GenerateInput) -> GeneratedCode:
     unrevised = Layout(inp.request, inp.version, ops)
     root = unrevised.root
     changes_path = f"{root}/CHANGES.md"
-    owned = set(_owned_paths(unrevised))
+    owned = set(renderer_for(unrevised).paths(unrevised))
     flagged = {f.path for f in inp.findings if f.severity == "error" and f.path}
     previous_changes = inp.previous_files.get(changes_path, "")
     comments = _new_comments(inp, previous_changes)
@@ -163,7 +159,7 @@ def generate(inp: GenerateInput) -> GeneratedCode:
         history = previous_changes or f"# Changes\n\n{NO_AI_NOTICE}\n\n"
         changes = (history.rstrip("\n") + "\n\n" + section).rstrip("\n") + "\n"
     lay = Layout(inp.request, inp.version, ops, _revision_note(changes))
-    files = {**_render_files(lay), **carried}
+    files = {**renderer_for(lay).render(lay), **carried}
     if changes:
         files[changes_path] = changes
     summary = (f"{len(files)} files for {lay.service_name} under {root}/ "
@@ -176,23 +172,6 @@ def generate(inp: GenerateInput) -> GeneratedCode:
                + f"). {NO_AI_NOTICE}")
     return GeneratedCode(files=dict(sorted(files.items())), backend=Backend.OFFLINE,
                          summary=summary)
-
-
-def _owned_paths(lay: Layout) -> list[str]:
-    root, pkg = lay.root, lay.pkg
-    return [f"{root}/manifest.json", f"{root}/README.md", f"{root}/Dockerfile",
-            f"{root}/pyproject.toml", f"{root}/{pkg}/__init__.py", f"{root}/{pkg}/errors.py",
-            f"{root}/{pkg}/client.py", f"{root}/{pkg}/service.py", f"{root}/tests/conftest.py",
-            f"{root}/tests/test_client.py", f"{root}/tests/test_service.py"]
-
-
-def _render_files(lay: Layout) -> dict[str, str]:
-    """Every file the generator writes itself, by path."""
-    contents = [manifest_json(lay), render_readme(lay), render_dockerfile(lay),
-                render_pyproject(lay), render_init(lay), lay.render("errors.py.tmpl"),
-                render_client(lay), render_service(lay), lay.render("conftest.py.tmpl"),
-                render_client_tests(lay), render_service_tests(lay)]
-    return dict(zip(_owned_paths(lay), contents, strict=True))
 
 
 class OfflineBackend:

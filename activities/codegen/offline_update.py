@@ -18,9 +18,9 @@ from temporalio import activity
 
 from activities.codegen.offline_generator import analyze, generate
 from models.codegen import AnalyzeInput, GenerateInput
-from models.issue_form import ChangeKind
 from models.request import IntegrationRequest
 from models.update import UpdateGenerated, UpdateGenerateInput
+from models.update_request import ChangeKind
 
 _RENAME = re.compile(r"\brename\s+`?([A-Za-z_][A-Za-z0-9_]*)`?\s+(?:to|->|as)\s+"
                      r"`?([A-Za-z_][A-Za-z0-9_]*)`?", re.IGNORECASE)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from models.codegen import Finding, InlineReviewComment
 from models.manifest import TechnicalSpec
 from models.request import IntegrationRequest
-from models.untrusted_text import clean_untrusted
+from rules.untrusted_text import clean_untrusted
 
 CACHE = {"type": "ephemeral"}
 

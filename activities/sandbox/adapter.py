@@ -6,9 +6,9 @@ from temporalio import activity
 
 from activities.sandbox import run_sandboxed_tests
 from models.codegen import Finding
-from models.naming import package_name
 from models.sandbox import SandboxReport, SandboxRequest
 from models.verify import TestReport, TestRequest
+from rules.naming import package_name
 
 
 def to_sandbox_request(request: TestRequest) -> SandboxRequest:

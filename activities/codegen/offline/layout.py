@@ -1,6 +1,6 @@
 """What every generated file shares: the names derived from the request, and the templates.
 
-Every Python identifier here comes from ``models.naming`` (strict ``[a-z0-9_]``); the
+Every Python identifier here comes from ``rules.naming`` (strict ``[a-z0-9_]``); the
 display name and other request text reach files only through ``offline.text``.
 """
 
@@ -14,9 +14,9 @@ from string import Template
 from activities.codegen.offline.operations import Operation
 from activities.codegen.offline.text import MAX_LINE, one_line
 from models.manifest import HealthCheck
-from models.naming import class_prefix, environment_prefix, package_name
 from models.request import AuthType, IntegrationRequest
-from models.untrusted_text import clean_untrusted
+from rules.naming import class_prefix, environment_prefix, package_name
+from rules.untrusted_text import clean_untrusted
 
 NO_AI_NOTICE = "Written by the offline generator from the request's fields; no AI model was used."
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

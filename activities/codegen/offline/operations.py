@@ -2,7 +2,7 @@
 
 ``GET /forecast/{city}?days:int&hourly - ...`` becomes ``get_forecast(city, *, days=None,
 hourly=None, params=None)``. Every identifier comes from the strict ``[a-z0-9_]`` mapping of
-``models.naming``; the path and the query names as written are untrusted and only ever
+``rules.naming``; the path and the query names as written are untrusted and only ever
 written into generated code as string literals.
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from activities.codegen.offline.text import one_line
-from models.endpoints import EndpointShape, QueryItem, split_endpoint_path
-from models.naming import words
 from models.request import IntegrationRequest
+from rules.endpoints import EndpointShape, QueryItem, split_endpoint_path
+from rules.naming import words
 
 PAYLOAD_METHODS = frozenset({"POST", "PUT", "PATCH"})
 EXTRA_PARAMS_ARG = "params"  # every operation accepts a mapping of further query parameters

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from models.untrusted_text import clean_untrusted
+from rules.untrusted_text import clean_untrusted
 
 MAX_LINE = 99  # generated code stays within ruff's 100 columns
 

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import re
-from enum import StrEnum
+
+from models.bump import Bump
 
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
 
 
-class Bump(StrEnum):
-    PATCH = "patch"
-    MINOR = "minor"
-    MAJOR = "major"
-
-    @property
-    def rank(self) -> int:
-        return {"patch": 0, "minor": 1, "major": 2}[self.value]
 
 
 def parse_version(version: str) -> tuple[int, int, int]:

@@ -17,7 +17,8 @@ import unicodedata
 
 from anyascii import anyascii
 
-SLUG_PATTERN = r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$"
+from models.request import SLUG_PATTERN
+
 MAX_SLUG_CHARS = 40
 _WORD = re.compile(r"[a-z0-9]+")
 _DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -107,3 +108,9 @@ def class_prefix(slug: str) -> str:
 def environment_prefix(slug: str) -> str:
     """``acme-weather`` -> ``ACME_WEATHER`` (the prefix of the integration's settings)."""
     return "_".join(words(slug)).upper()
+
+
+def slugify(name: str) -> str:
+    """``"Acme Weather API!"`` -> ``"acme-weather-api"``, any script transliterated (may be
+    empty for junk); see ``slug_for``."""
+    return slug_for(name)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from models.request import FieldProblem
-from models.untrusted_text import clean_untrusted
+from rules.untrusted_text import clean_untrusted
 
 BODY = "Issue body"
 NO_RESPONSE = "_No response_"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import re
 
-from models.endpoints import split_endpoint_path
-from models.issue_sections import FENCE
-from models.request import HTTP_METHODS, Endpoint, FieldProblem
+from models.request import HTTP_METHODS, MAX_ENDPOINTS, Endpoint, FieldProblem
+from rules.endpoints import split_endpoint_path
+from rules.issue_sections import FENCE
 
-MAX_ENDPOINTS = 50
 MAX_PATH_CHARS = 300
 MAX_DESCRIPTION_CHARS = 500
 MAX_LINE_PROBLEMS = 10  # per field; the rest are summarised in one more problem

@@ -14,27 +14,26 @@ import re
 from enum import StrEnum
 from typing import TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from models.endpoint_lines import (
+from models.request import (
+    SLUG_PATTERN,
+    AuthType,
+    FieldProblem,
+    IntegrationRequest,
+    IntegrationType,
+    ParsedRequest,
+)
+from models.update_request import MAX_TEXT_CHARS, ChangeKind, ParsedUpdate, UpdateRequest
+from rules.endpoint_lines import (
     ENDPOINT_FORM,
     MAX_ENDPOINTS,
     QUERY_FORM,
     endpoints_of,
 )
-from models.issue_sections import BODY, MAX_BODY_BYTES, NO_RESPONSE, read_sections
-from models.naming import is_slug
-from models.request import (
-    SLUG_PATTERN,
-    AuthType,
-    Endpoint,
-    FieldProblem,
-    IntegrationRequest,
-    IntegrationType,
-    ParsedRequest,
-    slugify,
-)
-from models.url_safety import MAX_BASE_URL_CHARS, check_base_url
+from rules.issue_sections import BODY, MAX_BODY_BYTES, NO_RESPONSE, read_sections
+from rules.naming import is_slug, slugify
+from rules.url_safety import MAX_BASE_URL_CHARS, check_base_url
 
 __all__ = [  # the parsers, and what the CLI and tests use of the form's rules
     "BODY",
@@ -79,39 +78,10 @@ UPDATE_REQUIRED = (INTEGRATION, KIND_OF_CHANGE, CHANGE)
 
 MAX_SERVICE_NAME_CHARS = 100
 
-MAX_TEXT_CHARS = 10_000  # Requirements, Example usage, Change
 
 _INTERNAL = "Internal error while reading the issue"
 _log = logging.getLogger(__name__)
 
-
-
-class ChangeKind(StrEnum):
-    """What an update does to the integration's public API (drives the semver bump)."""
-
-    FEATURE = "feature"
-    FIX = "fix"
-    BREAKING = "breaking"
-
-
-class UpdateRequest(BaseModel):
-    """A validated integration-update request."""
-
-    slug: str = Field(pattern=SLUG_PATTERN)
-    kind: ChangeKind
-    change: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    endpoints: list[Endpoint] = Field(default_factory=list, max_length=MAX_ENDPOINTS)
-
-
-class ParsedUpdate(BaseModel):
-    """What the update-form parser returns: an update, or every problem found."""
-
-    update: UpdateRequest | None = None
-    problems: list[FieldProblem] = Field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.update is not None and not self.problems
 
 
 # --- Reading the body -----------------------------------------------------------------------
@@ -194,7 +164,7 @@ def _service_name(
     value: str, slug_value: str, problems: list[FieldProblem]
 ) -> tuple[str, str] | None:
     """The service name as written, and the slug: the Slug field, else derived from the name
-    (any script transliterated, see ``models.naming.slug_for``)."""
+    (any script transliterated, see ``rules.naming.slug_for``)."""
     name = _one_line(SERVICE_NAME, value, MAX_SERVICE_NAME_CHARS, problems)
     if name is None:
         return None

@@ -1,0 +1,67 @@
+"""The offline generator's ``integration type -> renderer`` table.
+
+A renderer names the files the generator owns for a layout and writes them; everything else
+under the integration's folder is a file carried over from earlier rounds. Each integration
+type looks its renderer up here, so a type gets a shape of its own by adding an entry.
+
+Today every type renders the api-client shape (a typed client, a FastAPI service whose
+operations call it, their tests); the webhook-receiver shape (signature checks, replay
+window, idempotent deliveries) and the sync-job shape (a cursor, a rate limit, a schedule)
+are the work of the generation-per-type issue, and land as entries of ``RENDERERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from activities.codegen.offline.client import render_client, render_init
+from activities.codegen.offline.docs import (
+    manifest_json,
+    render_dockerfile,
+    render_pyproject,
+    render_readme,
+)
+from activities.codegen.offline.layout import Layout
+from activities.codegen.offline.package_tests import render_client_tests, render_service_tests
+from activities.codegen.offline.service import render_service
+from models.request import IntegrationType
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """What the generator writes itself for one integration type."""
+
+    shape: str  # in words, for the generated README and the table's readers
+    paths: Callable[[Layout], list[str]]
+    render: Callable[[Layout], dict[str, str]]
+
+
+def _api_client_paths(lay: Layout) -> list[str]:
+    root, pkg = lay.root, lay.pkg
+    return [f"{root}/manifest.json", f"{root}/README.md", f"{root}/Dockerfile",
+            f"{root}/pyproject.toml", f"{root}/{pkg}/__init__.py", f"{root}/{pkg}/errors.py",
+            f"{root}/{pkg}/client.py", f"{root}/{pkg}/service.py", f"{root}/tests/conftest.py",
+            f"{root}/tests/test_client.py", f"{root}/tests/test_service.py"]
+
+
+def _api_client_files(lay: Layout) -> dict[str, str]:
+    contents = [manifest_json(lay), render_readme(lay), render_dockerfile(lay),
+                render_pyproject(lay), render_init(lay), lay.render("errors.py.tmpl"),
+                render_client(lay), render_service(lay), lay.render("conftest.py.tmpl"),
+                render_client_tests(lay), render_service_tests(lay)]
+    return dict(zip(_api_client_paths(lay), contents, strict=True))
+
+
+API_CLIENT = Renderer("a typed client and a service whose operations call it",
+                      _api_client_paths, _api_client_files)
+
+RENDERERS: dict[IntegrationType, Renderer] = {
+    IntegrationType.API_CLIENT: API_CLIENT,
+    IntegrationType.WEBHOOK_RECEIVER: API_CLIENT,  # a receiver of its own: issue 15
+    IntegrationType.SYNC_JOB: API_CLIENT,  # a cursor and a schedule of its own: issue 15
+}
+
+
+def renderer_for(lay: Layout) -> Renderer:
+    return RENDERERS[lay.request.integration_type]
