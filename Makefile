@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml
 
 # Stack up, the sample request through everything that exists, stays up until Ctrl-C.
 # HAProxy and a Docker engine come from Debian's packages when missing (each says so);
-# without an engine the sandbox and deployments use weaker local processes, and say that.
+# without an engine requests stop at their tests and say how to start one (or opt in to the
+# weaker local runner with CCB_SANDBOX_ALLOW_LOCAL=1).
 run: setup
 	-bash scripts/ensure-haproxy.sh
 	-bash scripts/ensure-docker.sh

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # A deployment that names its own tuning (the CLI, a rollback) keeps it.
     deploy_tuning: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    # Generated code runs only in the Docker sandbox. Without an engine, tests and deployments
+    # refuse, unless the operator accepts the weaker local runner (never as root) here.
+    sandbox_allow_local: bool = False
+
     # How long a request waits for a person's decision on its pull request before it is
     # closed, and how often the people watching it are reminded meanwhile (hours).
     approval_expiry_hours: float = Field(default=168.0, gt=0)

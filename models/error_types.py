@@ -43,6 +43,7 @@ class ErrorType:
     GITHUB_UNAVAILABLE = "GitHubUnavailable"
     INTERNAL_GENERATION_DID_NOT_CONVERGE = "InternalGenerationDidNotConverge"
     INTERNAL_GENERATION_STALLED = "InternalGenerationStalled"
+    INTERNAL_SANDBOX_UNAVAILABLE = "InternalSandboxUnavailable"
     INVALID_REQUEST = "InvalidRequest"
     NOTHING_TO_UPDATE = "NothingToUpdate"
     REVIEW_GATE_FAILED = "ReviewGateFailed"

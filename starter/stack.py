@@ -206,6 +206,20 @@ class Stack:
                     child.process.wait(timeout=5)
         self.children.clear()
 
+    def say_sandbox(self) -> None:
+        """Only when there is no Docker engine: what that means for requests."""
+        from activities.sandbox import NO_ENGINE
+        from activities.sandbox.docker_runner import docker_client
+
+        client = docker_client()
+        if client is not None:
+            client.close()
+        elif self.settings.sandbox_allow_local:
+            self.say("ccb: no Docker engine answers: generated code runs in the WEAKER local "
+                     "runner (CCB_SANDBOX_ALLOW_LOCAL is set)")
+        else:
+            self.say(f"ccb: {NO_ENGINE}; until then requests stop at their tests")
+
     async def start(self) -> None:
         """Bring the whole stack up (the caller must call :meth:`stop`)."""
         self.check_ports()
@@ -216,6 +230,7 @@ class Stack:
                  f"(data in {(s.data_dir / 'temporal.db').resolve()})")
         self.start_worker()
         self.say(f"ccb: worker on task queue {s.task_queue!r}")
+        self.say_sandbox()
         self.start_starter()
         await self.wait_starter()
         self.say(f"ccb: starter on http://{s.starter_host}:{s.starter_port} "

@@ -10,7 +10,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-import workflows.review
+import workflows.request_run
 from models.creation import ApprovalAnswer, ApprovalDecision
 from models.review import ReviewOutcome, ReviewRun
 from tests.conftest import running_worker
@@ -53,9 +53,9 @@ async def test_a_bug_fails_the_task_and_a_fixed_worker_resumes_without_compensat
 ) -> None:
     issue = world.new_issue()
     with monkeypatch.context() as patch:
-        # Creation imports the review helper through the sandbox's pass-through, so each
-        # new run of this worker binds the broken one.
-        patch.setattr(workflows.review, "review_as_child", _broken_review)
+        # The request run imports the review helper through the sandbox's pass-through, so
+        # each new run of this worker binds the broken one.
+        patch.setattr(workflows.request_run, "review_as_child", _broken_review)
         async with running_worker(client, task_queue):
             handle = await start_creation(client, world, issue, task_queue)
             failures = await _task_failures(handle)

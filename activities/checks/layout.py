@@ -18,6 +18,12 @@ from models.manifest import IntegrationManifest
 BASE_IMAGE = "ccb-base:latest"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
 _ROOT_USERS = frozenset({"root", "0"})
+# Files whose only use is to hook an interpreter's start or to configure the bot's checkers
+# (a plugin setting is code the checker would load). The checks run so that they are never
+# read (activities/checks/tools.py); they are refused as well, so that no tool added later
+# and no reader of the tree trips on them.
+_STARTUP_HOOKS = frozenset({"sitecustomize.py", "usercustomize.py"})
+_TOOL_CONFIGS = frozenset({"mypy.ini", "setup.cfg", "ruff.toml", "bandit.yaml", "bandit.yml"})
 
 
 class CheckLimits(BaseModel):
@@ -61,6 +67,15 @@ def path_problem(path: str, slug: str, limits: CheckLimits) -> Finding | None:
         if not _NAME.match(part) or part.endswith((".lnk", "~")):
             return _policy(shown, "bad-name", f"name {part!r} is not allowed: use letters, "
                                               "digits, '_', '-' and '.' only (no links)")
+    name = parts[-1]
+    if name in _STARTUP_HOOKS or name.endswith(".pth"):
+        return _policy(shown, "startup-hook", f"{name} would run as code when a Python "
+                       "interpreter starts near it; an integration has no use for one: remove "
+                       "it (put start-up code in the package itself)")
+    if name in _TOOL_CONFIGS:
+        return _policy(shown, "tool-config", f"{name} configures the bot's code checkers (a "
+                       "plugin setting there is code they would load); the checks use their "
+                       "own settings, so remove it (project metadata goes in pyproject.toml)")
     return None
 
 

@@ -1,8 +1,20 @@
 """ruff, mypy and bandit on a directory of generated files, as subprocesses (JSON output).
 
-The tools read the files; none of them imports or runs the generated code. Each runs from
-this interpreter's environment with a small fixed environment of its own (no secrets), a
-timeout, and its findings mapped back to repository-relative paths.
+The tools read the files; none of them imports, runs or takes configuration from the checked
+tree, which is untrusted (model output, or the files of a person's pull request):
+
+- each runs with its working directory in a fresh empty folder outside the tree, and the
+  Python tools in isolated mode (``python -I``: neither the working directory nor
+  ``PYTHONPATH`` is on ``sys.path``, no user site), so a file in the tree named ``mypy.py``,
+  ``sitecustomize.py`` or a ``*.pth`` can never be imported by the tool;
+- each gets its configuration explicitly and empty (``ruff --isolated``, ``mypy
+  --config-file`` an empty file, ``bandit --ini`` an empty file), so ``mypy.ini``,
+  ``setup.cfg``, ``pyproject.toml`` or ``.bandit`` in the tree (and their plugins) are never
+  read; ``HOME`` is that empty folder too, so no user configuration is found either;
+- targets are absolute paths; the environment is a small fixed one (no secrets).
+
+Findings are mapped back to repository-relative paths. The layout rules also refuse files
+that exist only to hook an interpreter's start (``activities/checks/layout.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +25,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from models.codegen import Finding
@@ -26,13 +39,30 @@ _STYLE_PREFIXES = ("W", "E501")  # style only: reported as warnings
 ToolRun = Callable[[Path, str, float], list[Finding]]
 
 
-def _tool_env(work: Path) -> dict[str, str]:
-    return {"PATH": os.defpath, "HOME": str(work), "LANG": "C.UTF-8",
+def _tool_env(home: Path) -> dict[str, str]:
+    return {"PATH": os.defpath, "HOME": str(home), "LANG": "C.UTF-8",
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
+@contextmanager
+def _outside() -> Iterator[Path]:
+    """A fresh empty folder outside every checked tree: the tools' working directory and
+    home, where their explicit empty configuration files live."""
+    with tempfile.TemporaryDirectory(prefix="ccb-tool-") as tmp:
+        place = Path(tmp)
+        (place / "empty.ini").write_text("", encoding="utf-8")
+        (place / "mypy.ini").write_text("[mypy]\n", encoding="utf-8")
+        yield place
+
+
+def _python_tool(module: str) -> list[str]:
+    """``python -I -m <module>``: the tree is never on ``sys.path``."""
+    return [sys.executable, "-I", "-m", module]
+
+
 def _run(tool: str, argv: list[str], cwd: Path, timeout: float) -> tuple[str, list[Finding]]:
-    """The tool's stdout, or a finding saying why it could not run."""
+    """The tool's stdout, or a finding saying why it could not run. ``cwd`` is outside the
+    checked tree (``_outside``)."""
     try:
         done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=timeout,
                               env=_tool_env(cwd), check=False)
@@ -62,10 +92,11 @@ def run_ruff(work: Path, slug: str, timeout: float) -> list[Finding]:
     """``ruff check`` with the project's rule families, ignoring any config in the files."""
     candidate = Path(sys.executable).parent / "ruff"
     ruff = str(candidate) if candidate.exists() else shutil.which("ruff") or "ruff"
-    out, failed = _run("ruff", [
-        ruff, "check", "--isolated", "--no-cache", "--output-format", "json", "--exit-zero",
-        "--target-version", "py311", "--line-length", "100", "--select", RUFF_RULES,
-        f"integrations/{slug}"], work, timeout)
+    with _outside() as place:
+        out, failed = _run("ruff", [
+            ruff, "check", "--isolated", "--no-cache", "--output-format", "json",
+            "--exit-zero", "--target-version", "py311", "--line-length", "100", "--select",
+            RUFF_RULES, str((work / "integrations" / slug).resolve())], place, timeout)
     if failed:
         return failed
     findings = []
@@ -81,17 +112,20 @@ def run_ruff(work: Path, slug: str, timeout: float) -> list[Finding]:
 def run_mypy(work: Path, slug: str, timeout: float) -> list[Finding]:
     """``mypy`` on the integration's packages (tests excluded), missing imports ignored."""
     root = work / "integrations" / slug
+    root = root.resolve()
     targets = sorted(
-        [p.relative_to(root).as_posix() for p in root.iterdir()
+        [str(p) for p in root.iterdir()
          if p.is_dir() and p.name != "tests" and (p / "__init__.py").exists()]
-        + [p.name for p in root.glob("*.py")])
+        + [str(p) for p in root.glob("*.py")])
     if not targets:
         return []
     MYPY_CACHE.mkdir(parents=True, exist_ok=True)
-    out, failed = _run("mypy", [
-        sys.executable, "-m", "mypy", "--ignore-missing-imports", "--no-error-summary",
-        "--hide-error-context", "--no-color-output", "--python-version", "3.11",
-        "--output", "json", "--cache-dir", str(MYPY_CACHE), *targets], root, timeout)
+    with _outside() as place:
+        out, failed = _run("mypy", [
+            *_python_tool("mypy"), "--config-file", str(place / "mypy.ini"),
+            "--ignore-missing-imports", "--no-error-summary", "--hide-error-context",
+            "--no-color-output", "--python-version", "3.11", "--output", "json",
+            "--cache-dir", str(MYPY_CACHE), *targets], place, timeout)
     if failed:
         return failed
     findings = []
@@ -109,9 +143,11 @@ def run_mypy(work: Path, slug: str, timeout: float) -> list[Finding]:
 
 def run_bandit(work: Path, slug: str, timeout: float) -> list[Finding]:
     """``bandit`` security scan; HIGH and MEDIUM severity block, LOW is a warning."""
-    out, failed = _run("bandit", [
-        sys.executable, "-m", "bandit", "-r", "-q", "-f", "json", "--exit-zero",
-        "-s", BANDIT_SKIPS, f"integrations/{slug}"], work, timeout)
+    with _outside() as place:
+        out, failed = _run("bandit", [
+            *_python_tool("bandit"), "--ini", str(place / "empty.ini"), "-r", "-q", "-f",
+            "json", "--exit-zero", "-s", BANDIT_SKIPS,
+            str((work / "integrations" / slug).resolve())], place, timeout)
     if failed:
         return failed
     findings = []

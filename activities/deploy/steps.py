@@ -27,6 +27,7 @@ from activities.deploy.traffic_steps import (
 )
 from activities.faults import pause_point
 from activities.flags import read_feature_flags
+from activities.sandbox import NO_ENGINE
 from activities.traffic import switch
 from infra.settings import get_settings
 from models.deploy import (
@@ -50,6 +51,7 @@ from models.deploy import (
     WatchRequest,
 )
 from models.deployment import Color
+from models.error_types import ErrorType
 from models.manifest import IntegrationManifest
 from registry.deployments import gate_report, live_deployment, record_deployment
 from registry.store import Registry, UnknownIntegrationError, open_registry
@@ -125,6 +127,11 @@ def plan_deployment(request: PlanRequest) -> LivePlan:
         manifest_data = recorded[0].manifest if recorded else {}
     health = dict(manifest_data.get("health_check") or {})  # type: ignore[call-overload]
     live = live_deployment(registry, request.slug, request.environment)
+    runtime = instances.resolve(request.runtime, request.image)
+    if runtime == Runtime.LOCAL and request.runtime == Runtime.AUTO and not (
+            get_settings().sandbox_allow_local):
+        raise refuse(f"internal error: {NO_ENGINE} (a deployment runs the integration's "
+                     "code as well)", ErrorType.INTERNAL_SANDBOX_UNAVAILABLE)
     return LivePlan(
         live_color=live.color if live else None,
         live_version=live.version if live else "",
@@ -134,7 +141,7 @@ def plan_deployment(request: PlanRequest) -> LivePlan:
         health_path=str(health.get("path") or "/health/ready"),
         health_interval_s=float(health.get("interval_seconds") or 30.0),
         state=integration.state,
-        runtime=instances.resolve(request.runtime, request.image),
+        runtime=runtime,
         tuning=environment_tuning(request.environment),
     )
 

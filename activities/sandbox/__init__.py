@@ -1,5 +1,7 @@
-"""The test sandbox: generated code's tests run in a locked-down container (or, without a
-Docker engine, in a weaker local subprocess sandbox). ``run_sandboxed_tests`` chooses."""
+"""The test sandbox: generated code's tests run in a locked-down container. Without a Docker
+engine the sandbox fails closed (``SandboxUnavailable``), unless the operator opted in to the
+weaker local subprocess runner (``CCB_SANDBOX_ALLOW_LOCAL``). ``run_sandboxed_tests``
+chooses."""
 
 from __future__ import annotations
 
@@ -10,10 +12,26 @@ from models.sandbox import SandboxReport, SandboxRequest
 
 log = logging.getLogger(__name__)
 
+NO_ENGINE = ("no Docker engine answers, so the generated code has nowhere safe to run: start "
+             "one (scripts/ensure-docker.sh), or set CCB_SANDBOX_ALLOW_LOCAL=1 to accept the "
+             "weaker local runner")
 
-def run_sandboxed_tests(request: SandboxRequest,
-                        on_log: LogCallback | None = None) -> SandboxReport:
-    """Runs the request's tests in Docker when an engine answers, else in the local runner."""
+
+class SandboxUnavailable(RuntimeError):
+    """Nowhere safe to run generated code: no engine, and the weaker runner is not allowed
+    (or would run as root)."""
+
+
+def local_runner_allowed() -> bool:
+    from infra.settings import get_settings
+
+    return get_settings().sandbox_allow_local
+
+
+def run_sandboxed_tests(request: SandboxRequest, on_log: LogCallback | None = None,
+                        allow_local: bool | None = None) -> SandboxReport:
+    """Runs the request's tests in Docker when an engine answers; else in the local runner
+    when allowed (``allow_local``, default the setting), else refuses."""
     from activities.sandbox.docker_runner import docker_client, run_tests_in_docker
     from activities.sandbox.local_runner import run_tests_locally
 
@@ -24,6 +42,8 @@ def run_sandboxed_tests(request: SandboxRequest,
             return run_tests_in_docker(request, client=client, on_log=on_log)
         finally:
             client.close()
+    if not (local_runner_allowed() if allow_local is None else allow_local):
+        raise SandboxUnavailable(NO_ENGINE)
     log.warning("sandbox: no Docker engine answers; running %s in the WEAKER local sandbox "
-                "(start one with scripts/ensure-docker.sh)", request.label or "tests")
+                "(CCB_SANDBOX_ALLOW_LOCAL is set)", request.label or "tests")
     return run_tests_locally(request)

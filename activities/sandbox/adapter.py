@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.sandbox import run_sandboxed_tests
+from activities.sandbox import SandboxUnavailable, run_sandboxed_tests
 from models.codegen import Finding
+from models.error_types import ErrorType
 from models.sandbox import SandboxReport, SandboxRequest
 from models.verify import TestReport, TestRequest
 from rules.naming import package_name
+from rules.scrub import scrub
 
 
 def to_sandbox_request(request: TestRequest) -> SandboxRequest:
@@ -22,13 +25,14 @@ def to_sandbox_request(request: TestRequest) -> SandboxRequest:
 
 
 def to_test_report(report: SandboxReport, request: TestRequest) -> TestReport:
-    """Failures and limits become findings the generator can act on."""
+    """Failures and limits become findings the generator can act on. Their text was written
+    by untrusted code and reaches the issue: it is bounded and scrubbed (``rules.scrub``)."""
     prefix = f"integrations/{request.slug}/"
     findings = [Finding(tool="pytest", path=prefix + "tests", code=f.kind,
-                        message=f"{f.name}: {f.message}\n{f.details}"[:2000])
-                for f in report.failed_tests]
+                        message=scrub(f"{f.name[:200]}: {f.message}\n{f.details}"))
+                for f in report.failed_tests[:20]]
     if report.reason and not findings:
-        findings.append(Finding(tool="sandbox", message=report.reason))
+        findings.append(Finding(tool="sandbox", message=scrub(report.reason)))
     passed = report.ok and report.failures == 0 and report.errors == 0 and report.tests > 0
     coverage = report.coverage_percent
     if passed and (coverage is None or coverage < request.coverage_gate):
@@ -38,8 +42,8 @@ def to_test_report(report: SandboxReport, request: TestRequest) -> TestReport:
     return TestReport(passed=passed, tests=report.tests, failures=report.failures,
                       errors=report.errors, skipped=report.skipped, coverage_percent=coverage,
                       coverage_gate=request.coverage_gate, isolation=report.isolation,
-                      reason=report.reason or "", findings=findings,
-                      output_tail=(report.stdout_tail or "")[-4000:])
+                      reason=scrub(report.reason or ""), findings=findings,
+                      output_tail=scrub((report.stdout_tail or "")[-4000:], limit=4000))
 
 
 def run_tests_for_workflow(request: TestRequest) -> TestReport:
@@ -48,5 +52,10 @@ def run_tests_for_workflow(request: TestRequest) -> TestReport:
         if activity.in_activity():
             activity.heartbeat(line[:200])
 
-    report = run_sandboxed_tests(to_sandbox_request(request), on_log=on_log)
+    try:
+        report = run_sandboxed_tests(to_sandbox_request(request), on_log=on_log)
+    except SandboxUnavailable as exc:  # the bot's set-up, not the request: no retry helps
+        raise ApplicationError(f"internal error: {exc}",
+                               type=ErrorType.INTERNAL_SANDBOX_UNAVAILABLE,
+                               non_retryable=True) from None
     return to_test_report(report, request)

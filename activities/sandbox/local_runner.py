@@ -161,9 +161,19 @@ def _command(request: SandboxRequest, stage_dir: Path, namespaces: bool,
     return cmd
 
 
+ROOT_REFUSED = ("the weaker local runner would run the generated code as root (uid 0 cannot "
+                "drop to uid 65534 here: setpriv is missing, or that user cannot run this "
+                "Python): start a Docker engine (scripts/ensure-docker.sh) instead")
+
+
 def run_tests_locally(request: SandboxRequest) -> SandboxReport:
-    """Runs the request's tests in the weaker local sandbox; always removes its temp dir."""
+    """Runs the request's tests in the weaker local sandbox; always removes its temp dir.
+    Never as root: as root it drops to uid 65534, or refuses (``SandboxUnavailable``)."""
     namespaces, nobody = has_namespaces(), can_drop_to_nobody()
+    if os.geteuid() == 0 and not nobody:
+        from activities.sandbox import SandboxUnavailable
+
+        raise SandboxUnavailable(ROOT_REFUSED)
     stage_dir = stage(request)
     cgroups = make_cgroups(request.limits)
     try:
