@@ -11,6 +11,7 @@ from activities.codegen.offline_activities import OFFLINE_ACTIVITIES
 from activities.codegen.offline_update import OFFLINE_UPDATE_ACTIVITIES
 from activities.codegen.select import select_backend
 from activities.compat import COMPAT_ACTIVITIES
+from activities.credentials import CREDENTIAL_ACTIVITIES
 from activities.deploy.monitoring import MONITOR_ACTIVITIES
 from activities.deploy.steps import DEPLOY_ACTIVITIES
 from activities.github_ops import GITHUB_ACTIVITIES
@@ -30,6 +31,7 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     *OFFLINE_ACTIVITIES,
     select_backend,
     *VERIFY_ACTIVITIES,
+    *CREDENTIAL_ACTIVITIES,
     publish_progress,
     *DEPLOY_ACTIVITIES,
     *MONITOR_ACTIVITIES,

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # A deployment that names its own tuning (the CLI, a rollback) keeps it.
     deploy_tuning: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
+    # The integrations' secret store (``ccb secrets``); empty: <data_dir>/secrets.
+    secrets_dir: Path | None = None
+
     # Generated code runs only in the Docker sandbox. Without an engine, tests and deployments
     # refuse, unless the operator accepts the weaker local runner (never as root) here.
     sandbox_allow_local: bool = False

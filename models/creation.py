@@ -102,6 +102,7 @@ class Progress(BaseModel):
     error: str = ""
     error_category: ErrorCategory | None = None
     waiting_for_approval: bool = False
+    waiting_for_credentials: list[str] = Field(default_factory=list)  # names, never values
 
 
 class CreationResult(BaseModel):

@@ -30,6 +30,7 @@ class ErrorType:
     CHANGES_REQUESTED = "ChangesRequested"
     CLAUDE_ANSWER_TRUNCATED = "ClaudeAnswerTruncated"
     CLAUDE_OUTPUT_INVALID = "ClaudeOutputInvalid"
+    CREDENTIALS_MISSING = "CredentialsMissing"
     DEPLOYMENT_REFUSED = "DeploymentRefused"
     DEPLOYMENT_ROLLED_BACK = "DeploymentRolledBack"
     GENERATION_DID_NOT_CONVERGE = "GenerationDidNotConverge"

@@ -14,6 +14,7 @@ import typer
 from infra.settings import get_settings
 from starter.cli_commands import register
 from starter.cli_deploy import register as register_deploy
+from starter.cli_secrets import register as register_secrets
 from starter.cli_update import register as register_update
 
 app = typer.Typer(help="Claude Code Bot: integration requests as durable Temporal workflows.",
@@ -153,6 +154,7 @@ def events(slug: Annotated[str | None, typer.Argument()] = None) -> None:
 register(app)
 register_deploy(app)
 register_update(app)
+register_secrets(app)
 
 
 def _guard(command: Callable[[], None]) -> int:

@@ -35,7 +35,9 @@ from models.creation import (
     ApprovalTimes,
     ChangeRequest,
     CreationInput,
+    Progress,
 )
+from models.credentials import CredentialsSet
 from models.github import UpsertComment
 from models.intake import IntakeInput, intake_workflow_id
 from models.update import UpdateInput
@@ -171,6 +173,30 @@ class Dispatcher:
                  (names.UPDATE_WORKFLOW, names.update_workflow_id(repo, issue)),
                  (names.INTAKE_WORKFLOW, intake_workflow_id(repo, issue))]
         return [c for c in found if c[0] in self.registered]
+
+    async def credentials_set(self, slug: str, environment: str,
+                              stored: list[str]) -> list[str]:
+        """Signal ``credentials_set`` to every running request of ``slug`` that waits for
+        credentials; their ids."""
+        told: list[str] = []
+        query = (f"ExecutionStatus = 'Running' AND WorkflowType IN "
+                 f"('{names.CREATION_WORKFLOW}', '{names.UPDATE_WORKFLOW}')")
+        try:
+            async for found in self.client.list_workflows(query, rpc_timeout=RPC_TIMEOUT):
+                handle = self.client.get_workflow_handle(found.id, run_id=found.run_id)
+                try:
+                    progress = await handle.query("progress", result_type=Progress,
+                                                  rpc_timeout=RPC_TIMEOUT)
+                except (RPCError, WorkflowQueryFailedError):
+                    continue
+                if progress.slug == slug and progress.waiting_for_credentials:
+                    await handle.signal("credentials_set", CredentialsSet(
+                        slug=slug, environment=environment, names=stored),
+                        rpc_timeout=RPC_TIMEOUT)
+                    told.append(found.id)
+        except RPCError as exc:
+            raise _unavailable(exc) from None
+        return told
 
     async def find(self, repo: str, issue: int) -> tuple[str, WorkflowHandle[Any, Any],
                                                          WorkflowExecutionStatus | None] | None:

@@ -66,6 +66,22 @@ async def _await_approval_step(handle: WorkflowHandle, say: Callable[[str], None
         await asyncio.sleep(0.5)
 
 
+# The sample's service is fictional: its container needs the credential set, not a real one.
+SAMPLE_CREDENTIALS = {"ACME_WEATHER_API_KEY": "placeholder-for-the-fictional-sample-service"}
+
+
+def _store_sample_credentials(say: Callable[[str], None]) -> None:
+    """As an operator would (``ccb secrets set``): the sample's credential in its store."""
+    from infra.secrets import secret_store
+
+    store = secret_store()
+    for name, value in SAMPLE_CREDENTIALS.items():
+        if name not in store.names(SAMPLE_SLUG):
+            store.set(SAMPLE_SLUG, name, value)
+            say(f"ccb: stored the sample's placeholder {name} in its secret store (what "
+                f"`ccb secrets set {SAMPLE_SLUG} {name}` does)")
+
+
 async def send_sample(client: Client, settings: Settings,
                       say: Callable[[str], None]) -> CreationResult | None:
     """Open the sample issue; in forge mode also approve its PR and wait for the result."""
@@ -82,6 +98,7 @@ async def send_sample(client: Client, settings: Settings,
             f"#{existing.issue_number}, state {existing.state}); not opening another request. "
             f"Its workflow: {settings.workflow_ui_url(existing.workflow_id)}")
         return None
+    _store_sample_credentials(say)
     alice = _github_as(settings, "alice").get_repo(settings.github_repo)
     issue = await asyncio.to_thread(alice.create_issue, title=SAMPLE_TITLE, body=SAMPLE_BODY,
                                     labels=["integration-request"])

@@ -27,7 +27,6 @@ from infra.settings import Settings
 from infra.temporal import SEARCH_ATTRIBUTES, connect, ensure_search_attributes
 
 STARTUP_TIMEOUT = 60.0
-SAMPLE_CREDENTIALS = {"ACME_WEATHER_API_KEY": "placeholder-for-the-fictional-sample-service"}
 STOP_TIMEOUT = 15.0
 
 
@@ -104,8 +103,6 @@ class Stack:
         if s.uses_forge:
             env |= {"CCB_FORGE_HOST": s.forge_host, "CCB_FORGE_PORT": str(s.forge_port),
                     "CCB_WEBHOOK_SECRET": self.webhook_secret()}
-            # The sample's service is fictional; its deployed container only needs the name set.
-            env |= {k: v for k, v in SAMPLE_CREDENTIALS.items() if k not in os.environ}
         return env
 
     def webhook_secret(self) -> str:

@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.github_client import reset_github_client
 from forge.testing import ForgeHandle, running_forge
+from infra.secrets import secret_store
 from infra.settings import get_settings
 from models.creation import CreationInput, Progress
 from tests.conftest import REPO_ROOT
@@ -72,9 +73,10 @@ def deploying_world_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     the proxy on a free port, and afterwards every proxy and container removed."""
     from tests.deploy_helpers import deploy_environment, quick_environment_tuning
 
-    monkeypatch.setenv("ACME_WEATHER_API_KEY", "test-placeholder-key")
     monkeypatch.setenv("CCB_DEPLOY_TUNING", quick_environment_tuning())
     with deploy_environment(monkeypatch) as data, _forge_world(data, monkeypatch) as world:
+        # as an operator would (`ccb secrets set`): the sample's credential in its store
+        secret_store().set("acme-weather", "ACME_WEATHER_API_KEY", "test-placeholder-key")
         yield world
 
 

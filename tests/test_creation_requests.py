@@ -13,6 +13,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.codegen.offline import layout
 from activities.deploy.traffic_steps import proxy_of
+from infra.secrets import secret_store
 from infra.settings import get_settings
 from models.creation import ApprovalAnswer, ApprovalDecision, Progress
 from models.events import EventType
@@ -60,7 +61,8 @@ async def test_ordinary_requests_become_tested_pull_requests_and_active_integrat
     client: Client, task_queue: str, deploying_world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = deploying_world
-    monkeypatch.setenv("YANDEKS_TREKER_TOKEN", "test-placeholder-token")  # the maintainer's
+    # the maintainer's token, as `ccb secrets set yandeks-treker YANDEKS_TREKER_TOKEN` stores it
+    secret_store().set("yandeks-treker", "YANDEKS_TREKER_TOKEN", "test-placeholder-token")
     registry = open_registry(get_settings().registry_url)
     async with running_worker(client, task_queue):
         for body, slug, name in [(OPEN_METEO, "open-meteo", "Open-Meteo"),

@@ -3,7 +3,8 @@
 Both wait for a person on their pull request and answer the same messages: the ``progress``
 query, the ``approve`` update (validated, so ``ccb approve`` learns whether it was taken) and
 the ``request_changes`` signal (a redelivered review or comment, same ``source``, counts
-once). The webhook starter, the CLI and the Temporal UI send these by name.
+once). The webhook starter, the CLI and the Temporal UI send these by name. ``credentials_set``
+(from ``ccb secrets set``) tells a run waiting for its credentials to look again.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
+    from models.credentials import CredentialsSet
 
 
 class AwaitsHumanDecision:
@@ -24,6 +26,7 @@ class AwaitsHumanDecision:
         self._approval: ApprovalDecision | None = None
         self._changes: list[ChangeRequest] = []
         self._change_sources: set[str] = set()
+        self._credentials_nudged = 0
 
     @workflow.query(name="progress")
     def progress(self) -> Progress:
@@ -52,3 +55,9 @@ class AwaitsHumanDecision:
                 return
             self._change_sources.add(change.source)
         self._changes.append(change)
+
+    @workflow.signal(name="credentials_set")
+    def credentials_set(self, stored: CredentialsSet) -> None:
+        # Only a hint: the run reads the store itself (names only) before going on.
+        if stored.slug == self._progress.slug:
+            self._credentials_nudged += 1

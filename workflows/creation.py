@@ -348,6 +348,8 @@ class IntegrationCreationWorkflow(RequestRun):
     async def _merge_request(self, inp: CreationInput, request: IntegrationRequest,
                              branch: str, files: dict[str, str]) -> str:
         await self._start("merge")
+        await self._await_credentials(request.slug, inp.environment, files, inp.requested_by,
+                                      inp, RequestFailed)
         merged_paths = sorted(files)
         merged_sha = await self._merge(
             MergePull(repo=inp.repo, number=self._progress.pr_number or 0,

@@ -23,8 +23,10 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.codegen.claude_activities import check_token_budget
+    from activities.credentials import missing_credentials
     from activities.flags import read_feature_flags
     from activities.github_git import delete_branch
+    from activities.github_issues import upsert_bot_comment
     from activities.github_pulls import merge_pull_request
     from activities.lifecycle import record_event, record_version, transition_state
     from activities.progress_comment import publish_progress
@@ -39,16 +41,19 @@ with workflow.unsafe.imports_passed_through():
         StepRecord,
         StepStatus,
     )
+    from models.credentials import CredentialQuery
     from models.deploy import DeployInput, DeployResult, deploy_workflow_id
     from models.error_types import ErrorType
     from models.events import EventType
-    from models.github import DeleteBranch, MergePull
+    from models.github import DeleteBranch, MergePull, UpsertComment
     from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
     from models.progress import ProgressUpdate
     from models.review import ReviewOutcome, ReviewRun
     from models.search_attributes import INTEGRATION_STATE
     from models.states import IntegrationState
     from models.verify import CheckRequest, TestReport, TestRequest
+    from rules.credentials import needed_credentials
+    from workflows import request_texts
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
@@ -67,6 +72,9 @@ A = TypeVar("A")
 R = TypeVar("R")
 U = TypeVar("U", bound=HasUsage)
 BOT = "ccb-bot"
+# Earlier runs merged without looking for the integration's credentials (then its deployment
+# waited for a health check that could not pass, and the merge was reverted).
+CREDENTIALS_PATCH = "credentials-before-merge"
 
 
 class IssueInput(Protocol):
@@ -245,6 +253,65 @@ class RequestRun(AwaitsHumanDecision):
                 return self._approval
         finally:
             self._progress.waiting_for_approval = False
+
+    # -- credentials ---------------------------------------------------------------------------
+
+    async def _await_credentials(self, slug: str, environment: str, files: dict[str, str],
+                                 requester: str, times: ApprovalTimes,
+                                 failure: type[ApplicationError]) -> None:
+        """Before the merge: every credential the manifest names must be in the integration's
+        secret store for ``environment`` (names only are looked at). When some are missing:
+        one comment naming the exact ``ccb secrets set`` commands and the requester, then a
+        durable wait (woken by ``credentials_set``, reminding each interval) until they are
+        set, or ``times.approval_expiry``, when the run fails with ``failure``."""
+        if not workflow.patched(CREDENTIALS_PATCH):
+            return
+        names = needed_credentials(files.get(f"integrations/{slug}/manifest.json", ""))
+        query = CredentialQuery(slug=slug, environment=environment, names=names)
+        missing: list[str] = await self._local(missing_credentials, query) if names else []
+        if not missing:
+            return
+        deadline = workflow.now() + times.approval_expiry
+        self._progress.waiting_for_credentials = missing
+        await self._comment("credentials", request_texts.credentials_needed(
+            slug=slug, environment=environment, missing=missing, requester=requester,
+            expiry=str(times.approval_expiry)))
+        count = 0
+        try:
+            while missing:
+                remaining = deadline - workflow.now()
+                if remaining <= timedelta(0):
+                    raise failure(f"the credentials {', '.join(missing)} of {slug} were not set "
+                                  f"within {times.approval_expiry}; the pull request was "
+                                  f"closed. Set them with `ccb secrets set {slug} NAME --env "
+                                  f"{environment}`, then comment /retry",
+                                  type=ErrorType.CREDENTIALS_MISSING, non_retryable=True)
+                nudges = self._credentials_nudged
+                timed_out = False
+                try:
+                    await workflow.wait_condition(
+                        lambda seen=nudges: self._credentials_nudged != seen,  # type: ignore[misc]
+                        timeout=min(times.reminder_interval, remaining))
+                except TimeoutError:
+                    timed_out = True
+                missing = await self._local(missing_credentials, query)
+                self._progress.waiting_for_credentials = missing
+                if missing and timed_out and workflow.now() < deadline:
+                    count += 1
+                    await self._comment(f"credentials-reminder-{count}",
+                                        request_texts.credentials_reminder(
+                                            slug=slug, missing=missing, count=count))
+        finally:
+            self._progress.waiting_for_credentials = []
+        await self._comment("credentials", f"`{slug}`'s credentials ({', '.join(names)}) are "
+                            f"set for {environment}; going on with the merge.")
+
+    async def _comment(self, marker: str, text: str) -> None:
+        """The bot's comment tagged ``marker`` on the request's issue (created, or edited)."""
+        await workflow.execute_activity(
+            upsert_bot_comment,
+            UpsertComment(repo=self._repo, number=self._issue, marker=marker, body=text),
+            **GITHUB_STEP)
 
     # -- merge, version, deploy ---------------------------------------------------------------
 

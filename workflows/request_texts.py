@@ -82,3 +82,20 @@ def update_revert(*, issue: int, slug: str, pr_number: int, merged_sha: str,
             f"Merging this puts `integrations/{slug}/` back to {old_version}. Close it "
             "instead to keep the new version and fix forward.")
     return title, body
+
+
+def credentials_needed(*, slug: str, environment: str, missing: list[str], requester: str,
+                       expiry: str) -> str:
+    """The one comment asking for an integration's credentials before its merge."""
+    commands = "\n".join(f"ccb secrets set {slug} {name} --env {environment}"
+                         for name in missing)
+    return (f"@{requester} `{slug}` needs {len(missing)} credential(s) before it is merged and "
+            f"deployed to {environment}: {', '.join(f'`{n}`' for n in missing)}. An operator "
+            "of the bot sets each (the value is read from stdin, and stays out of the issue, "
+            f"the workflow and its history):\n\n```\n{commands}\n```\n\nThe request waits "
+            f"(up to {expiry}) and goes on by itself once they are set.")
+
+
+def credentials_reminder(*, slug: str, missing: list[str], count: int) -> str:
+    return (f"Reminder {count}: `{slug}` still waits for {', '.join(f'`{n}`' for n in missing)}"
+            f" (`ccb secrets set {slug} NAME`).")

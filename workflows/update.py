@@ -17,7 +17,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.github_git import commit_files
-    from activities.github_issues import close_issue, upsert_bot_comment
+    from activities.github_issues import close_issue
     from activities.github_pulls import update_pull_request_body
     from activities.github_review import read_repo_files
     from activities.update_steps import find_integration, parse_update_request
@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from models.creation import ApprovalDecision, ChangeRequest, ErrorCategory, Progress
     from models.error_types import ErrorType
     from models.events import EventType
-    from models.github import CloseIssue, CommitFiles, MergePull, PullBody, UpsertComment
+    from models.github import CloseIssue, CommitFiles, MergePull, PullBody
     from models.lifecycle import VersionCommand
     from models.review import ReviewOptions, ReviewOutcome, ReviewRun
     from models.update import (
@@ -278,6 +278,8 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                             old_files: dict[str, str], old_version: str,
                             files: dict[str, str], new_version: str) -> str:
         self._progress.current_step = "merge"
+        await self._await_credentials(update.slug, inp.environment, files, inp.requested_by,
+                                      inp, UpdateFailed)
         root = f"integrations/{update.slug}/"
 
         async def revert(merged_sha: str) -> None:
@@ -315,9 +317,3 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         self._progress.state = "ACTIVE"
         self._progress.deployment = f"{deployed.version} live ({deployed.color.value})"
         return f"{deployed.version} is live ({deployed.color.value}, blue-green)."
-
-    async def _comment(self, marker: str, text: str) -> None:
-        await workflow.execute_activity(
-            upsert_bot_comment,
-            UpsertComment(repo=self._repo, number=self._issue, marker=marker, body=text),
-            **GITHUB_STEP)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.codegen import Finding
 from models.manifest import IntegrationManifest
+from rules.credentials import problem_with
 
 BASE_IMAGE = "ccb-base:latest"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")
@@ -194,4 +195,19 @@ def manifest_findings(files: dict[str, str], slug: str) -> list[Finding]:
     if manifest.slug != slug:
         return [_policy(path, "manifest-invalid",
                         f"manifest slug {manifest.slug!r} is not {slug!r}")]
-    return []
+    return credential_findings(path, files[path])
+
+
+def credential_findings(path: str, text: str) -> list[Finding]:
+    """Every name the manifest's ``configuration.environment`` gives the service must be
+    the integration's own: never one of the bot's (``rules.credentials``)."""
+    try:
+        names = json.loads(text).get("configuration", {}).get("environment", {})
+    except (ValueError, AttributeError):
+        return []
+    if not isinstance(names, dict):
+        return [_policy(path, "manifest-invalid", "configuration.environment must map each "
+                        "setting to an environment-variable name")]
+    return [_policy(path, "bot-credential", problem)
+            for name in sorted({str(n) for n in names.values()})
+            if (problem := problem_with(name))]

@@ -52,11 +52,17 @@ GENERATE_SYSTEM = f"""\
 You are the code-writing step of ccb. Write every file of one integration, all under
 integrations/<slug>/ (paths from the repository root, <slug> as given in the request):
 - manifest.json: name, slug, version, description, capabilities, dependencies,
-  health_check (path /health/ready, interval_seconds, timeout_seconds).
+  health_check (path /health/ready, interval_seconds, timeout_seconds), and
+  configuration.environment: a map from each setting to the environment-variable name the
+  service reads it from, e.g. {"base_url": "<SLUG>_BASE_URL", "credential":
+  "<SLUG>_API_KEY"} (<SLUG> is the slug in capitals with "_" for "-"). Only names listed
+  there are given to the deployed service, from the operator's secret store. Never name a
+  variable of the bot itself (GITHUB_*, ANTHROPIC_*, CCB_*, PATH, HOME, ...): the checks
+  refuse it; for a GitHub or Anthropic integration use INTEGRATION_<SLUG>_TOKEN.
 - the Python package integrations/<slug>/<package>/: a typed client for the service (httpx,
   timeouts, retries on 429/5xx honouring Retry-After, no secrets in logs; credentials read
-  from environment variables named in the README) and a small HTTP service exposing
-  /health/live, /health/ready and the operations.
+  from the environment variables named in configuration.environment and the README) and a
+  small HTTP service exposing /health/live, /health/ready and the operations.
 - tests/ with pytest tests that use no network (a local fake of the service).
 An endpoint's path may name query parameters after "?": `name` (text), `name:type` (str,
 int, float or bool) or `name=value` (a fixed item always sent); each operation takes those

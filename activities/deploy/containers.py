@@ -7,9 +7,6 @@ crash converges instead of adding a second container.
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -22,8 +19,10 @@ from docker.models.containers import Container
 from docker.types import LogConfig
 
 from activities.sandbox.base_image import ensure_base_image
+from infra.secrets import secret_store
 from infra.settings import get_settings
 from models.deploy import DeployTuning
+from rules.credentials import credential_names, problem_with
 
 CONTAINER_PORT = "8000/tcp"
 NANOS = 1_000_000_000
@@ -89,24 +88,25 @@ def build_image(client: docker.DockerClient, files: dict[str, str], tag: str,
 
 
 LABEL_ENV_NAMES = "ccb.env-names"
-ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 
 
 def configured_env_names(files: dict[str, str]) -> list[str]:
-    """Names of the environment variables the manifest says the service reads (credentials)."""
-    try:
-        manifest = json.loads(files.get("manifest.json", "{}"))
-        names = manifest.get("configuration", {}).get("environment", {}).values()
-    except (ValueError, AttributeError):
-        return []
-    return sorted(n for n in names if isinstance(n, str) and ENV_NAME.match(n))
+    """Names of the environment variables the manifest says the service reads (credentials);
+    never one of the bot's own (``rules.credentials``)."""
+    return [n for n in credential_names(files.get("manifest.json", "{}"))
+            if problem_with(n) is None]
 
 
-def environment_for(client: docker.DockerClient, image: str) -> dict[str, str]:
-    """Values for the image's configured names, read from the worker's own environment here,
-    inside the activity: secrets travel by name only through workflows and histories."""
-    names = client.images.get(image).labels.get(LABEL_ENV_NAMES, "")
-    return {n: os.environ[n] for n in names.split(",") if n and n in os.environ}
+def environment_for(client: docker.DockerClient, image: str,
+                    labels: dict[str, str]) -> dict[str, str]:
+    """Values for the image's configured names, read here, inside the activity, from the
+    integration's own secret store for its environment (never from the worker's
+    environment): secrets travel by name only through workflows and histories."""
+    from activities.deploy.naming import LABEL_ENVIRONMENT, LABEL_SLUG
+
+    names = [n for n in client.images.get(image).labels.get(LABEL_ENV_NAMES, "").split(",")
+             if n]
+    return secret_store().values(labels[LABEL_SLUG], labels[LABEL_ENVIRONMENT], names)
 
 
 def find(client: docker.DockerClient, name: str) -> Container | None:
@@ -139,7 +139,7 @@ def run(client: docker.DockerClient, name: str, image: str, labels: dict[str, st
         image,
         name=name,
         labels=labels,
-        environment=environment_for(client, image),
+        environment=environment_for(client, image, labels),
         detach=True,
         ports={CONTAINER_PORT: ("127.0.0.1", None)},  # loopback only, an ephemeral port
         healthcheck={"test": [], "interval": HEALTH_INTERVAL_S * NANOS,

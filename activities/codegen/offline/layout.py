@@ -15,6 +15,7 @@ from activities.codegen.offline.operations import Operation
 from activities.codegen.offline.text import MAX_LINE, one_line
 from models.manifest import HealthCheck
 from models.request import AuthType, IntegrationRequest
+from rules.credentials import integration_prefix
 from rules.naming import class_prefix, environment_prefix, package_name
 from rules.untrusted_text import clean_untrusted
 
@@ -54,7 +55,7 @@ class Layout:
 
     @property
     def env_prefix(self) -> str:
-        return environment_prefix(self.slug)
+        return integration_prefix(environment_prefix(self.slug))
 
     @property
     def credential_env(self) -> str:
