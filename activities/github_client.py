@@ -131,8 +131,9 @@ def app_installation_auth(settings: Settings) -> Auth.Auth:
 
 def client_from_settings(settings: Settings) -> Github:
     """The client the settings describe: token, GitHub App, or the local forge's bot."""
-    if settings.github_token:
-        return make_github(settings.github_base_url, Auth.Token(settings.github_token))
+    token = settings.github_token.get_secret_value()
+    if token:
+        return make_github(settings.github_base_url, Auth.Token(token))
     if settings.github_app_id:
         return make_github(settings.github_base_url, app_installation_auth(settings))
     return make_github(settings.github_base_url, Auth.Token(forge_bot_token(settings)),

@@ -10,6 +10,7 @@ from models.creation import ErrorCategory, Progress, StepStatus
 from models.github import LabelChange, UpsertComment
 from models.progress import ProgressUpdate
 from models.states import IntegrationState
+from rules.inert import code_span, inert
 
 PROGRESS_MARKER = "progress"
 STATE_LABEL_PREFIX = "ccb:"
@@ -41,7 +42,7 @@ def render_progress(progress: Progress, ui_link: str) -> str:
         if step.attempts > 1:
             line += f" (round {step.attempts})"
         if step.note:
-            line += f" — {step.note}"
+            line += f" — {inert(step.note)}"
         lines.append(line)
     lines.append("")
     if progress.pr_url:
@@ -55,12 +56,12 @@ def render_progress(progress: Progress, ui_link: str) -> str:
     if progress.error:
         internal = progress.error_category == ErrorCategory.INTERNAL
         category = "internal error" if internal else progress.error_category
-        lines += ["", f"**Failed** ({category}): {_first_line(progress.error, 1500)}"]
+        lines += ["", f"**Failed** ({category}): {inert(_first_line(progress.error, 1500))}"]
         if progress.findings:
             lines.append("")
-            lines += [f"- `{f.path}`{':' + str(f.line) if f.line else ''} "
-                      + (f"{f.tool} {f.code}: " if internal and f.code else "")
-                      + _first_line(f.message, 200) for f in progress.findings[:20]]
+            lines += [f"- {code_span(f.path or '-')}{':' + str(f.line) if f.line else ''} "
+                      + (inert(f"{f.tool} {f.code}: ") if internal and f.code else "")
+                      + inert(_first_line(f.message, 200)) for f in progress.findings[:20]]
         if internal:
             lines += ["", "This is the bot's fault, not your request's: nothing in the issue "
                           "needs to change. Please report it to the bot's maintainers with the "
@@ -70,8 +71,10 @@ def render_progress(progress: Progress, ui_link: str) -> str:
             lines += ["", "Fix what is listed (edit the issue if the request itself is at "
                           "fault), then comment `/retry` to start again from the analysis."]
     if progress.waiting_for_approval:
-        lines += ["", "Waiting for approval: approve the pull request, comment `/approve` or "
-                      "`/request-changes <what to change>`."]
+        head = progress.head_sha[:7]
+        lines += ["", "Waiting for a person's approval of the pull request at "
+                      f"{head}: approve it on GitHub (a review, or `/approve` on it), comment "
+                      f"`/approve {head}` here, or `/request-changes <what to change>`."]
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ def config_from_settings(settings: Settings, *, faults: bool = False) -> ForgeCo
     return ForgeConfig(
         data_dir=settings.data_dir / "forge",
         webhook_url=f"http://{settings.starter_host}:{settings.starter_port}/webhooks/github",
-        webhook_secret=settings.webhook_secret,
+        webhook_secret=settings.webhook_secret.get_secret_value(),
         faults_enabled=faults,
     )
 

@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     # Where the embedded stack keeps its files (registry, Temporal's SQLite, logs, forge repos).
     data_dir: Path = Path(".data")
     # Any SQLAlchemy URL; empty means a SQLite file under data_dir.
-    database_url: str = ""
+    database_url: SecretStr = SecretStr("")  # may hold a password
 
     # Temporal
     temporal_address: str = "127.0.0.1:7233"
@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     starter_port: int = 8080
 
     # GitHub: a token (or a GitHub App) means real GitHub; neither means the local forge.
-    github_token: str = Field(
-        default="", validation_alias=AliasChoices("GITHUB_TOKEN", "CCB_GITHUB_TOKEN")
+    github_token: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("GITHUB_TOKEN", "CCB_GITHUB_TOKEN")
     )
     github_api_url: str = ""  # empty: api.github.com with a token, the local forge without
     github_repo: str = "demo/integrations"  # owner/name of the repository the bot works in
@@ -46,8 +46,9 @@ class Settings(BaseSettings):
     github_app_private_key_path: str = ""
     github_installation_id: str = ""
     bot_login: str = "ccb-bot"  # the bot's own account: its events are ignored
-    webhook_secret: str = Field(
-        default="", validation_alias=AliasChoices("GITHUB_WEBHOOK_SECRET", "CCB_WEBHOOK_SECRET")
+    webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("GITHUB_WEBHOOK_SECRET", "CCB_WEBHOOK_SECRET"),
     )
     webhook_max_body_bytes: int = 1_048_576
 
@@ -111,14 +112,14 @@ class Settings(BaseSettings):
     @property
     def registry_url(self) -> str:
         """The SQLAlchemy URL of the registry."""
-        if self.database_url:
-            return self.database_url
+        if self.database_url.get_secret_value():
+            return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'registry.db').resolve()}"
 
     @property
     def uses_forge(self) -> bool:
         """True when no GitHub credentials are set: the bot talks to the local forge."""
-        return not (self.github_token or self.github_app_id)
+        return not (self.github_token.get_secret_value() or self.github_app_id)
 
     @property
     def forge_api_url(self) -> str:

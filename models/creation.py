@@ -34,11 +34,15 @@ class CreationInput(ApprovalTimes):
 
 
 class ApprovalDecision(BaseModel):
-    """An approval from a PR review, `/approve`, `ccb approve` or the Temporal UI."""
+    """An approval from a PR review, `/approve`, `ccb approve` or the Temporal UI, bound to
+    the pull request and the head it was given on: the run refuses it for another pull
+    request or another head (``workflows.approval``)."""
 
     reviewer: str
     source: str = "ui"  # review | comment | cli | ui
     comment: str = ""
+    head_sha: str = ""  # the commit approved (at least its first 7 characters)
+    pr_number: int | None = None  # the pull request it was given on (None: not on one)
 
 
 class ChangeRequest(BaseModel):

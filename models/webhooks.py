@@ -62,6 +62,7 @@ class Review(_Part):
     state: str = Field(max_length=40)  # lowercase in webhooks: approved, changes_requested, ...
     body: str | None = None
     user: Actor
+    commit_id: str | None = Field(default=None, max_length=64)  # the head it was given on
 
 
 class _Event(_Part):

@@ -118,7 +118,8 @@ def _latest_event(registry: Registry, integration: Integration,
         ).order_by(col(EventRow.timestamp).desc())).first()
 
 
-def gate_report(registry: Registry, slug: str) -> GateReport:
+def gate_report(registry: Registry, slug: str,
+                bots: frozenset[str] = frozenset({"ccb-bot"})) -> GateReport:
     """The deployment gates as the audit log records them.
 
     * tests passed: the newest ``tests.completed`` event says ``passed``;
@@ -126,7 +127,8 @@ def gate_report(registry: Registry, slug: str) -> GateReport:
       ``security_scan: "passed"``; without that key, a passed ``tests.completed`` counts,
       because the creation workflow only runs the tests once the checks (bandit included)
       found no error;
-    * approval obtained: the newest ``review.completed`` event names ``approved_by``.
+    * approval obtained: the newest ``review.completed`` event names ``approved_by``, a
+      person: the bot (any login in ``bots``) never counts as an approver.
     """
     integration = registry.get(slug)
     tests = _latest_event(registry, integration, EventType.TESTS_COMPLETED)
@@ -135,7 +137,8 @@ def gate_report(registry: Registry, slug: str) -> GateReport:
     scans = [e.payload["security_scan"] for e in (tests, review)
              if e is not None and "security_scan" in e.payload]
     security = (scans[0] == "passed") if scans else tests_passed
-    approved = bool(review and review.payload.get("approved_by"))
+    approver = str(review.payload.get("approved_by") or "") if review else ""
+    approved = bool(approver) and approver.lower() not in {b.lower() for b in bots}
     missing = [name for name, ok in (("tests passed", tests_passed),
                                      ("security scan passed", security),
                                      ("approval obtained", approved)) if not ok]

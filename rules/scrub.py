@@ -32,7 +32,10 @@ _ASSIGNED = re.compile(rf"(?i)\b({_SECRET_NAME})(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|
 _QUOTED_PAIR = re.compile(rf"(?i)(['\"]{_SECRET_NAME}['\"]\s*:\s*)(\"[^\"]*\"|'[^']*')")
 _AUTH_SCHEME = re.compile(r"(?i)\b(Bearer|Basic|Token|Digest)(\s+)[^\s,;]+")
 # An environment dump: os.environ's repr, or a line holding several NAME=value pairs.
-_ENVIRON_REPR = re.compile(r"environ\(\{.*?\}\)", re.S)
+_ENVIRON_REPR = re.compile(r"environ\(\{.*?(?:\}\)|\Z)", re.S)  # closed, or cut off
+# A dict that holds an environment variable by name (a dump of os.environ, closed or cut).
+_ENV_DICT = re.compile(r"\{[^{}]*?['\"](?:PATH|HOME|HOSTNAME|PWD|LANG|SHELL|USER|TERM)['\"]"
+                       r"\s*:[^}]*(?:\}|\Z)", re.S)
 _ENV_PAIRS = re.compile(r"\b[A-Z][A-Z0-9_]{1,}=[^\s]*")
 _ENV_KEYS = re.compile(r"['\"](?:PATH|HOME|HOSTNAME|LANG|PWD|SHELL|USER)['\"]\s*:")
 
@@ -46,6 +49,7 @@ def scrub(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     characters (cut with a note)."""
     text = _PRIVATE_KEY.sub(SCRUBBED, text)
     text = _ENVIRON_REPR.sub(f"environ({SCRUBBED})", text)
+    text = _ENV_DICT.sub("{" + SCRUBBED + " (an environment dump)}", text)
     lines = [SCRUBBED + " (an environment dump)" if _environment_dump(line) else line
              for line in text.splitlines()]
     text = "\n".join(lines)

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import pwd
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -136,7 +137,7 @@ def _github_call(what: str, call: Callable[[], T]) -> T:
 def request_body(*, service: str, integration_type: str, base_url: str, auth: str,
                  endpoints: list[str], requirements: str, example: str, slug: str = "") -> str:
     """The issue-form body (``### <Field>`` sections) the template would render."""
-    from models import issue_form as form
+    from rules import issue_form as form
 
     def value(text: str) -> str:
         return text.strip() or form.NO_RESPONSE
@@ -212,15 +213,33 @@ def register(app: typer.Typer) -> None:
     def approve(
         issue: ISSUE,
         comment: Annotated[str, typer.Option(help="a note kept with the approval")] = "",
+        head: Annotated[str | None, typer.Option(
+            help="the head commit you reviewed and approve (its first 7 characters at "
+                 "least); asked for when omitted")] = None,
         repo: REPO = None,
     ) -> None:
-        """Approve the request's PR (the workflow's `approve` update): accepted or not."""
+        """Approve the request's PR at the head you reviewed (the workflow's `approve`
+        update): accepted or not."""
         from models.creation import ApprovalDecision
 
         settings = get_settings()
-        decision = ApprovalDecision(reviewer=_os_user(), source="cli", comment=comment)
-        outcome = _run(settings, lambda d: d.approve(repo or settings.github_repo, issue,
-                                                     decision))
+        repo_name = repo or settings.github_repo
+        if not head:
+            target = _run(settings, lambda d: d.pull_request_head(repo_name, issue))
+            if target is None:
+                _fail(f"nothing to approve: no pull request of issue #{issue} waits for "
+                      f"approval (see `ccb status {issue}`)")
+                return
+            number, sha = target
+            if not sys.stdin.isatty():
+                _fail(f"say which head you approve: pull request #{number} is at {sha[:7]}; "
+                      f"run `ccb approve {issue} --head {sha[:7]}` once you reviewed it", 2)
+            typer.echo(f"pull request #{number} is at {sha[:7]}; type those 7 characters to "
+                       "approve that head: ", nl=False)
+            head = input().strip()
+        decision = ApprovalDecision(reviewer=_os_user(), source="cli", comment=comment,
+                                    head_sha=head)
+        outcome = _run(settings, lambda d: d.approve(repo_name, issue, decision))
         _print_outcome(outcome, ok=("updated",))
 
     @app.command("request-changes")

@@ -333,6 +333,20 @@ class Dispatcher:
         return Outcome("queried", f"{kind} {handle.id} is {state}: {describe_progress(progress)}",
                        handle.id, kind)
 
+    async def pull_request_head(self, repo: str, issue: int) -> tuple[int, str] | None:
+        """(pull request, head sha) the request waits on approval for, or None."""
+        found = await self._find_or_outcome(repo, issue)
+        if isinstance(found, Outcome):
+            return None
+        try:
+            progress = await found[1].query(names.PROGRESS_QUERY, result_type=Progress,
+                                            rpc_timeout=RPC_TIMEOUT)
+        except (WorkflowQueryFailedError, RPCError):
+            return None
+        if not progress.pr_number or not progress.head_sha:
+            return None
+        return progress.pr_number, progress.head_sha
+
     async def _target(self, repo: str, issue: int, target: tuple[str, str] | None) -> Any:
         if target is None:
             return await self._find_or_outcome(repo, issue)

@@ -31,14 +31,31 @@ class PermissionLookupError(Exception):
 
 def bot_token(settings: Settings) -> str:
     """The credential the bot reads GitHub with (token, App installation, or local forge)."""
-    if settings.github_token:
-        return settings.github_token
+    if settings.github_token.get_secret_value():
+        return settings.github_token.get_secret_value()
     from activities.github_client import app_installation_auth, forge_bot_token
 
     if settings.github_app_id:
         auth = app_installation_auth(settings)
         return str(auth.token)  # type: ignore[attr-defined]
     return forge_bot_token(settings)
+
+
+async def pull_head_sha(settings: Settings, repo: str, number: int) -> str:
+    """The head commit of pull request ``number`` now ("" when GitHub does not say): what a
+    ``/approve`` comment on that pull request approves."""
+    try:
+        token = await asyncio.to_thread(bot_token, settings)
+        owner, _, name = repo.partition("/")
+        url = f"{settings.github_base_url}/repos/{quote(owner)}/{quote(name)}/pulls/{number}"
+        async with httpx.AsyncClient(timeout=LOOKUP_TIMEOUT) as http:
+            answer = await http.get(url, headers={"Authorization": f"token {token}",
+                                                  "Accept": "application/vnd.github+json"})
+        if answer.status_code != 200:
+            return ""
+        return str(answer.json().get("head", {}).get("sha") or "")
+    except Exception:  # noqa: BLE001 - no head known: the run refuses and says why
+        return ""
 
 
 class PermissionChecker:

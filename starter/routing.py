@@ -77,6 +77,7 @@ class ReviewDecision:
     text: str
     review_id: int
     actor: str
+    head_sha: str = ""  # the commit the review was given on
 
     @property
     def reply_number(self) -> int:
@@ -177,7 +178,7 @@ def _pull_request_review(event: PullRequestReviewEvent) -> Route:
     return ReviewDecision(repo=event.repository.full_name, pr_number=pr.number,
                           workflow_type=owner[0], workflow_id=owner[1],
                           approve=state == "approved", text=text, review_id=event.review.id,
-                          actor=event.sender.login)
+                          actor=event.sender.login, head_sha=event.review.commit_id or "")
 
 
 __all__ = ["Action", "CommandName", "Ignored", "Route", "route"]

@@ -107,8 +107,8 @@ class Stack:
 
     def webhook_secret(self) -> str:
         """The configured secret, or (forge mode) one generated once and kept in the data dir."""
-        if self.settings.webhook_secret:
-            return self.settings.webhook_secret
+        if self.settings.webhook_secret.get_secret_value():
+            return self.settings.webhook_secret.get_secret_value()
         path = self.settings.data_dir / "webhook-secret"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ from models.webhooks import EVENT_MODELS, ReviewRequest
 from starter import signature
 from starter.commands import Command, CommandMisuse, CommandName
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
-from starter.permissions import PermissionChecker, PermissionLookupError
+from starter.permissions import PermissionChecker, PermissionLookupError, pull_head_sha
 from starter.routing import (
     Action,
     CommentCommand,
@@ -160,12 +160,12 @@ class WebhookService:
             raise BadDelivery(answer(401, "unauthorized", f"missing or malformed "
                                      f"{signature.SIGNATURE_HEADER}: sign the body with the "
                                      "webhook secret (sha256=<hex HMAC>)"))
-        if not self.settings.webhook_secret:
+        if not self.settings.webhook_secret.get_secret_value():
             log.error("webhook refused: CCB_WEBHOOK_SECRET is not set")
             raise BadDelivery(answer(401, "unauthorized", "this starter has no webhook secret "
                                      "configured: set CCB_WEBHOOK_SECRET"))
         body = await self._read_limited(request)
-        if not signature.verify(self.settings.webhook_secret, body, header):
+        if not signature.verify(self.settings.webhook_secret.get_secret_value(), body, header):
             raise BadDelivery(answer(401, "unauthorized", f"{signature.SIGNATURE_HEADER} does "
                                      "not match the body: check the webhook secret"))
         return body
@@ -254,10 +254,17 @@ class WebhookService:
         target = (action.workflow_type, action.workflow_id)
         source = f"review:{action.review_id}"
         if action.approve:
-            return await dispatcher.approve(
+            outcome = await dispatcher.approve(
                 action.repo, action.pr_number,
-                ApprovalDecision(reviewer=action.actor, source="review", comment=action.text),
+                ApprovalDecision(reviewer=action.actor, source="review", comment=action.text,
+                                 head_sha=action.head_sha, pr_number=action.pr_number),
                 update_id=source, target=target)
+            if outcome.status == "rejected":  # one line on the pull request: why, what to do
+                await dispatcher.start_reply(UpsertComment(
+                    repo=action.repo, number=action.pr_number, marker=f"{source}-refused",
+                    body=f"@{action.actor}, your approval was not taken: {outcome.message}"),
+                    key=f"{source}-refused")
+            return outcome
         return await dispatcher.request_changes(
             action.repo, action.pr_number,
             ChangeRequest(reviewer=action.actor, text=action.text, source=source),
@@ -284,9 +291,14 @@ class WebhookService:
         repo, issue = self.settings.github_repo, action.issue_number
         source = f"comment:{action.comment_id}"
         if command.name is CommandName.APPROVE:
+            head, pr_number = named_head(command.text), None
+            if action.on_pull_request:  # bound to that pull request, at its head now
+                pr_number = action.reply_number
+                head = head or await pull_head_sha(self.settings, repo, pr_number)
             return await dispatcher.approve(
                 repo, issue, ApprovalDecision(reviewer=action.actor, source="comment",
-                                              comment=command.text),
+                                              comment=command.text, head_sha=head,
+                                              pr_number=pr_number),
                 update_id=source)
         if command.name is CommandName.REQUEST_CHANGES:
             return await dispatcher.request_changes(
@@ -312,6 +324,12 @@ class WebhookService:
         log.info("refused: no write permission", actor=action.actor, subject=key)
         return answer(202, "refused", f"{action.actor} may not {what}",
                       reply_workflow_id=reply.workflow_id)
+
+
+def named_head(text: str) -> str:
+    """The commit ``/approve <sha>`` names (7 to 40 hex digits first in its text), or ""."""
+    first = (text.split() or [""])[0].lower()
+    return first if re.fullmatch(r"[0-9a-f]{7,40}", first) else ""
 
 
 def _refusal_subject(action: Action) -> tuple[str, str]:

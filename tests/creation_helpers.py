@@ -17,7 +17,7 @@ from activities.github_client import reset_github_client
 from forge.testing import ForgeHandle, running_forge
 from infra.secrets import secret_store
 from infra.settings import get_settings
-from models.creation import CreationInput, Progress
+from models.creation import ApprovalAnswer, ApprovalDecision, CreationInput, Progress
 from tests.conftest import REPO_ROOT
 
 SAMPLE_BODY = (REPO_ROOT / "starter" / "sample_request.md").read_text()
@@ -118,3 +118,15 @@ async def start_creation(client: Client, world: World, issue: int, task_queue: s
         "IntegrationCreationWorkflow", world.creation_input(issue, **extra),
         id=f"integration-{world.repo.replace('/', '-')}-{issue}-{task_queue}",
         task_queue=task_queue, result_type=CreationResult)
+
+
+async def approve(handle: WorkflowHandle, reviewer: str = "alice",
+                  source: str = "cli") -> ApprovalAnswer:
+    """A person's approval of the run's pull request at its current head (what a review on
+    GitHub, `/approve` on the pull request or `ccb approve --head` sends)."""
+    progress = await handle.query("progress", result_type=Progress)
+    answer: ApprovalAnswer = await handle.execute_update(
+        "approve", ApprovalDecision(reviewer=reviewer, source=source,
+                                    head_sha=progress.head_sha, pr_number=progress.pr_number),
+        result_type=ApprovalAnswer)
+    return answer

@@ -26,14 +26,12 @@ from activities.github_client import reset_github_client
 from forge.testing import ForgeHandle, running_forge
 from infra.settings import get_settings
 from models.creation import (
-    ApprovalAnswer,
-    ApprovalDecision,
     ChangeRequest,
     CreationInput,
     CreationResult,
     Progress,
 )
-from tests.creation_helpers import GITHUB_ENV, SAMPLE_BODY, wait_for_approval_wait
+from tests.creation_helpers import GITHUB_ENV, SAMPLE_BODY, approve, wait_for_approval_wait
 
 GENERATION = "_v3"
 INVALID_BODY = SAMPLE_BODY.replace("api-client", "telepathy")
@@ -42,8 +40,7 @@ Case = Callable[[WorkflowHandle, ForgeHandle], Awaitable[None]]
 
 async def _approve(handle: WorkflowHandle, forge: ForgeHandle) -> None:
     await wait_for_approval_wait(handle)
-    await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                result_type=ApprovalAnswer)
+    await approve(handle)
 
 
 async def _invalid(handle: WorkflowHandle, forge: ForgeHandle) -> None:
@@ -66,16 +63,14 @@ async def _merge_refused(handle: WorkflowHandle, forge: ForgeHandle) -> None:
     await wait_for_approval_wait(handle)
     forge.add_fault("PUT", r"/pulls/\d+/merge$", 405,
                     body={"message": "Pull Request is not mergeable"})
-    await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                result_type=ApprovalAnswer)
+    await approve(handle)
 
 
 async def _branch_delete_refused(handle: WorkflowHandle, forge: ForgeHandle) -> None:
     await wait_for_approval_wait(handle)
     forge.add_fault("DELETE", r"/git/refs/heads/", 403,
                     body={"message": "Resource not accessible by integration"})
-    await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                result_type=ApprovalAnswer)
+    await approve(handle)
 
 
 @contextlib.contextmanager

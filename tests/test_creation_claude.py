@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.usage import calls
 from models.codegen import Backend
-from models.creation import ApprovalAnswer, ApprovalDecision, Progress
+from models.creation import Progress
 from models.states import IntegrationState
 from registry.store import Registry
 from tests.claude_scripts import (
@@ -23,6 +23,7 @@ from tests.claude_scripts import (
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     World,
+    approve,
     start_creation,
     wait_for_approval_wait,
     world_fixture,
@@ -60,8 +61,7 @@ async def test_claude_flow_survives_529_and_429_and_records_usage(
     async with running_worker(client, task_queue):
         handle = await start_creation(client, world, issue, task_queue)
         progress = await wait_for_approval_wait(handle)
-        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                    result_type=ApprovalAnswer)
+        await approve(handle)
         result = await handle.result()
 
     assert server.problems == [] and server.pending == 0

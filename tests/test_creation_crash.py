@@ -25,13 +25,14 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
-from models.creation import ApprovalAnswer, ApprovalDecision, Progress
+from models.creation import Progress
 from models.states import IntegrationState
 from registry.store import Registry
 from tests.conftest import REPO_ROOT
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     GITHUB_ENV,
     World,
+    approve,
     start_creation,
     wait_for_approval_wait,
     world_fixture,
@@ -140,7 +141,6 @@ async def test_worker_killed_then_restarted_finishes_the_request(
 
 async def _approve(handle: WorkflowHandle) -> Progress:
     progress = await wait_for_approval_wait(handle)
-    answer = await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                         result_type=ApprovalAnswer)
+    answer = await approve(handle)
     assert answer.accepted
     return progress

@@ -15,13 +15,14 @@ from activities.codegen.offline import layout
 from activities.deploy.traffic_steps import proxy_of
 from infra.secrets import secret_store
 from infra.settings import get_settings
-from models.creation import ApprovalAnswer, ApprovalDecision, Progress
+from models.creation import Progress
 from models.events import EventType
 from models.states import IntegrationState
 from registry.store import Registry, open_registry
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixtures `world`, `deploying_world`
     World,
+    approve,
     deploying_world_fixture,
     start_creation,
     wait_for_approval_wait,
@@ -77,8 +78,7 @@ async def test_ordinary_requests_become_tested_pull_requests_and_active_integrat
             assert tests[-1].payload["isolation"].startswith("docker")
             pull = world.as_user("alice").get_pull(progress.pr_number)
             assert name in pull.title
-            await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                        result_type=ApprovalAnswer)
+            await approve(handle)
             result = await handle.result()
             assert result.state == IntegrationState.ACTIVE and result.slug == slug
             assert registry.get(slug).state == IntegrationState.ACTIVE

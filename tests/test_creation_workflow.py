@@ -25,6 +25,7 @@ from tests.conftest import REPO_ROOT, running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixtures `world`, `deploying_world`
     SAMPLE_BODY,
     World,
+    approve,
     deploying_world_fixture,
     start_creation,
     wait_for_approval_wait,
@@ -46,9 +47,7 @@ async def test_request_becomes_a_merged_pr_and_an_active_integration(
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update("approve", ApprovalDecision(reviewer=""),
                                         result_type=ApprovalAnswer)
-        answer = await handle.execute_update(
-            "approve", ApprovalDecision(reviewer="alice", source="cli"),
-            result_type=ApprovalAnswer)
+        answer = await approve(handle)
         assert answer.accepted
         result = await handle.result()
 
@@ -112,8 +111,7 @@ async def test_changes_requested_then_approved_adds_a_second_commit(
         assert second.pr_number == first.pr_number
         commits = list(world.as_user("alice").get_pull(first.pr_number or 0).get_commits())
         assert len(commits) == 2
-        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                    result_type=ApprovalAnswer)
+        await approve(handle)
         result = await handle.result()
     assert world.as_user("alice").get_pull(result.pr_number or 0).merged
 
@@ -128,8 +126,7 @@ async def test_merge_refused_closes_the_pull_request_and_retry_succeeds(
         world.forge.add_fault("PUT", r"/pulls/\d+/merge$", 405, body={
             "message": "Pull Request is not mergeable",
             "documentation_url": "https://docs.github.com/rest"})
-        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                    result_type=ApprovalAnswer)
+        await approve(handle)
         with pytest.raises(WorkflowFailureError):
             await handle.result()
         pull = world.as_user("alice").get_pull(progress.pr_number or 0)
@@ -142,8 +139,7 @@ async def test_merge_refused_closes_the_pull_request_and_retry_succeeds(
         # /retry: a new run of the same workflow id starts again from the analysis.
         retry = await start_creation(client, world, issue, task_queue)
         await wait_for_approval_wait(retry)
-        await retry.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                   result_type=ApprovalAnswer)
+        await approve(retry)
         result = await retry.result()
     assert world.as_user("alice").get_pull(result.pr_number or 0).merged
     states = [t.to_state for t in registry.transitions("acme-weather")]
@@ -196,8 +192,7 @@ async def test_a_failure_after_the_merge_opens_a_revert_pull_request(
         world.forge.add_fault("DELETE", r"/git/refs/heads/", 403, body={
             "message": "Resource not accessible by integration",
             "documentation_url": "https://docs.github.com/rest"})
-        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                    result_type=ApprovalAnswer)
+        await approve(handle)
         with pytest.raises(WorkflowFailureError):
             await handle.result()
         final = await handle.query("progress", result_type=Progress)

@@ -19,12 +19,13 @@ from temporalio.client import Client
 from activities.checks.layout import manifest_findings
 from activities.code_checks import check_code
 from activities.codegen.offline_generator import analyze, generate
+from activities.deploy.containers import INTEGRATION_NETWORK
 from activities.deploy.naming import LABEL_SLUG
 from activities.sandbox.docker_runner import docker_client
 from infra.secrets import SecretStore, SecretStoreError, secret_store
 from infra.settings import get_settings
 from models.codegen import AnalyzeInput, GenerateInput
-from models.creation import ApprovalAnswer, ApprovalDecision, Progress
+from models.creation import Progress
 from models.request import AuthType
 from models.states import IntegrationState
 from registry.store import open_registry
@@ -34,6 +35,7 @@ from tests.codegen_samples import WEATHER
 from tests.conftest import REPO_ROOT, running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixtures `world`, `deploying_world`
     World,
+    approve,
     deploying_world_fixture,
     start_creation,
     wait_for_approval_wait,
@@ -131,8 +133,7 @@ async def test_a_missing_credential_waits_before_the_merge_and_set_lets_it_go_on
     async with running_worker(client, task_queue):
         handle = await start_creation(client, world, issue, task_queue)
         await wait_for_approval_wait(handle)
-        await handle.execute_update("approve", ApprovalDecision(reviewer="alice", source="cli"),
-                                    result_type=ApprovalAnswer)
+        await approve(handle)
         for _ in range(600):  # bounded: the merge step is reached within a minute
             progress = await handle.query("progress", result_type=Progress)
             if progress.waiting_for_credentials:
@@ -159,3 +160,7 @@ async def test_a_missing_credential_waits_before_the_merge_and_set_lets_it_go_on
     assert env[KEY] == "the-operators-value"  # from the store, not the worker
     assert not {k for k in env if k.startswith(("CCB_", "GITHUB_", "ANTHROPIC_"))}
     assert "ghp_worker_own_token_never_handed_on" not in str(container.attrs)
+    # item 5: on the integrations' network (inter-container traffic off), never as root
+    assert container.attrs["HostConfig"]["NetworkMode"] == INTEGRATION_NETWORK
+    user = container.attrs["Config"]["User"] or container.image.attrs["Config"]["User"]
+    assert user and user.split(":")[0] not in ("", "0", "root")

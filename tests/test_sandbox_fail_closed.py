@@ -66,22 +66,47 @@ def test_without_an_engine_the_tests_refuse_and_nothing_runs(
     assert NO_ENGINE in refused.value.message and not marker.exists()
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the root rule concerns a worker running as root")
-def test_the_opted_in_runner_never_runs_code_as_root(
-        no_engine: None, tmp_path: Path) -> None:
-    """With the opt-in, as root: the test process runs as uid 65534 (checked from inside)
-    where that user can run this interpreter, else the runner refuses and nothing runs."""
-    marker = tmp_path / "ran"
-    files = {**_marking_suite(marker), "tests/test_uid.py": (
-        "import os\n\n\ndef test_not_root():\n    assert os.geteuid() != 0, os.geteuid()\n")}
-    if can_drop_to_nobody():
-        report = run_sandboxed_tests(SandboxRequest(files=files), allow_local=True)
-        assert report.ok and report.passed == 2, report
-    else:
+UID_SUITE = {"mod.py": "def one():\n    return 1\n",
+             "tests/test_uid.py": ("import os\n\nfrom mod import one\n\n\n"
+                                   "def test_not_root():\n    assert one() == 1\n"
+                                   "    assert os.geteuid() != 0, os.geteuid()\n")}
+
+
+def test_the_opted_in_runner_never_runs_code_as_root(no_engine: None) -> None:
+    """With the opt-in: the test process is not uid 0 (checked from inside); where uid
+    65534 cannot run any interpreter with pytest, the runner refuses instead."""
+    if os.geteuid() == 0 and not can_drop_to_nobody():
         with pytest.raises(SandboxUnavailable) as refused:
-            run_sandboxed_tests(SandboxRequest(files=files), allow_local=True)
+            run_sandboxed_tests(SandboxRequest(files=UID_SUITE), allow_local=True)
         assert str(refused.value) == ROOT_REFUSED
-        assert not marker.exists()
+        return
+    report = run_sandboxed_tests(SandboxRequest(files=UID_SUITE), allow_local=True)
+    assert report.isolation.startswith("local") and report.ok and report.passed == 1, report
+
+
+LEAKY_SUITE = {"mod.py": "def one():\n    return 1\n",
+               "tests/test_leak.py": (
+                   "import os\n\n\ndef test_leaks():\n"
+                   f"    print({FAKE_SECRETS[0]!r}, 'GITHUB_TOKEN=' + {FAKE_SECRETS[1]!r})\n"
+                   "    print(dict(os.environ))\n"
+                   f"    assert False, 'token ' + {FAKE_SECRETS[2]!r} + ' ' + repr(os.environ)\n")}
+
+
+def test_a_test_printing_secrets_and_its_environment_reaches_the_issue_without_them(
+        no_engine: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real run in the opted-in runner of a test that prints fake secrets and dumps its
+    environment: what the workflow gets (and the issue shows) holds none of it."""
+    monkeypatch.setenv("CCB_SANDBOX_ALLOW_LOCAL", "1")
+    monkeypatch.setenv("CCB_FAKE_WORKER_SECRET", FAKE_SECRETS[3])  # the worker's, never seen
+    get_settings.cache_clear()
+    report = run_tests_for_workflow(VerifyRequest(slug="calc", files={
+        f"integrations/calc/{p}": t for p, t in LEAKY_SUITE.items()}))
+    assert not report.passed and report.failures == 1 and report.findings
+    shown = " ".join([*(f.message for f in report.findings), report.output_tail,
+                      report.reason, report.summary])
+    assert "test_leaks" in shown  # the failure itself is still reported
+    assert not [s for s in FAKE_SECRETS if s in shown], shown
+    assert "'PATH':" not in shown and "'HOME':" not in shown
 
 
 async def test_without_an_engine_a_creation_fails_with_the_sentence_and_no_pull_request(
@@ -107,6 +132,7 @@ async def test_without_an_engine_a_creation_fails_with_the_sentence_and_no_pull_
 _PRINTED = st.sampled_from([
     "token={s}", "GITHUB_TOKEN={s}", "{{'ANTHROPIC_API_KEY': '{s}'}}", "password: {s}",
     "environ({{'PATH': '/usr/bin', 'HOME': '/root', 'SECRET': '{s}'}})",
+    "{{'HOME': '/root', 'X': '{s}'", "environ({{'LANG': 'C', 'Y': '{s}'",  # cut off
     "PATH=/usr/bin HOME=/root GH={s} LANG=C", "Authorization: Bearer {s}",
     "-----BEGIN RSA PRIVATE KEY-----\n{s}\n-----END RSA PRIVATE KEY-----"])
 

@@ -10,7 +10,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.codegen.offline_update import generate_update
 from activities.usage import calls
-from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
+from models.creation import ChangeRequest, Progress
 from models.update import UpdateGenerateInput, UpdateInput, UpdateResult
 from registry.store import Registry
 from rules.issue_form import parse_update_form
@@ -18,6 +18,7 @@ from tests.claude_scripts import REVIEW_ANSWER, files_answer
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the `world` fixture
     World,
+    approve,
     wait_for_approval_wait,
     world_fixture,
 )
@@ -75,8 +76,7 @@ async def test_add_rename_and_fix_bump_minor_major_and_patch(
         progress = await wait_for_approval_wait(handle)
         pull = world.as_user("alice").get_pull(progress.pr_number or 0)
         assert "Migration plan" in pull.body and "list_alerts" in pull.body
-        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                    result_type=ApprovalAnswer)
+        await approve(handle)
         results.append(await handle.result())
 
         # 3. A fix: patch.
@@ -173,8 +173,7 @@ async def test_changes_requested_on_an_update_are_answered_by_a_new_commit(
                 break
             await asyncio.sleep(0.2)
         assert second.head_sha != first.head_sha, second
-        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                    result_type=ApprovalAnswer)
+        await approve(handle)
         result = await handle.result()
 
     assert (result.outcome, result.new_version, result.breaking) == ("merged", "1.0.0", True)

@@ -11,11 +11,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 import workflows.request_run
-from models.creation import ApprovalAnswer, ApprovalDecision
 from models.review import ReviewOutcome, ReviewRun
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     World,
+    approve,
     start_creation,
     wait_for_approval_wait,
     world_fixture,
@@ -69,8 +69,7 @@ async def test_a_bug_fails_the_task_and_a_fixed_worker_resumes_without_compensat
     async with running_worker(client, task_queue):  # the fixed worker
         progress = await wait_for_approval_wait(handle)
         assert progress.pr_number == pull.number
-        await handle.execute_update("approve", ApprovalDecision(reviewer="alice"),
-                                    result_type=ApprovalAnswer)
+        await approve(handle)
         result = await handle.result()
     assert result.merged_sha and result.pr_number == pull.number
     [merged] = world.pulls()

@@ -20,10 +20,10 @@ from temporalio.client import Client
 from activities.github_client import reset_github_client
 from forge.testing import running_forge
 from infra.settings import get_settings
-from models.creation import ApprovalDecision, Progress
+from models.creation import Progress
 from models.update import UpdateInput, UpdateResult
 from registry.store import open_registry
-from tests.creation_helpers import GITHUB_ENV, World
+from tests.creation_helpers import GITHUB_ENV, World, approve
 from tests.update_helpers import SLUG, new_update_issue, seed_integration, update_body
 
 NAMES = ("update_feature", "review_of_update_feature", "update_breaking_reminded")
@@ -85,7 +85,7 @@ async def _breaking_update_reminded_then_approved(client: Client, task_queue: st
             break
         await asyncio.sleep(0.1)
     await asyncio.sleep(3)  # one reminder
-    await handle.execute_update("approve", ApprovalDecision(reviewer="alice", source="cli"))
+    await approve(handle)
     result = await handle.result()
     assert result.outcome == "merged" and result.breaking, result
     return await handle.fetch_history()

@@ -16,6 +16,27 @@ with workflow.unsafe.imports_passed_through():
     from models.credentials import CredentialsSet
 
 
+BOT_LOGINS = frozenset({"ccb-bot", "ccb-bot[bot]"})
+
+
+def approval_problem(decision: ApprovalDecision, pr_number: int | None, head_sha: str) -> str:
+    """Why ``decision`` does not approve pull request ``pr_number`` at ``head_sha`` ("" when
+    it does): it must name that pull request (when given on one) and that exact head."""
+    short = head_sha[:7]
+    if decision.pr_number is not None and decision.pr_number != pr_number:
+        return (f"that approval is for pull request #{decision.pr_number}, but this request's "
+                f"pull request is #{pr_number}: approve #{pr_number}")
+    given = decision.head_sha.strip().lower()
+    if not given:
+        return (f"an approval must say which head it approves: #{pr_number} is at {short} "
+                f"(approve the pull request on GitHub, comment `/approve {short}`, or "
+                f"`ccb approve <issue> --head {short}`)")
+    if len(given) < 7 or not head_sha.startswith(given):
+        return (f"that approval is of {given[:7]}, but #{pr_number} is now at {short}: review "
+                "the new head and approve it")
+    return ""
+
+
 class AwaitsHumanDecision:
     """Mixin for a ``@workflow.defn`` class that sets ``self._progress`` in its ``__init__``
     and calls ``_init_decisions()``."""
@@ -40,12 +61,18 @@ class AwaitsHumanDecision:
 
     @approve.validator
     def _validate_approve(self, decision: ApprovalDecision) -> None:
+        """Only a person's approval of this request's pull request at its current head."""
         if not self._progress.waiting_for_approval:
             step = self._progress.current_step or "starting"
             raise ValueError(f"not waiting for approval: the request is at step '{step}' "
                              f"(state {self._progress.state})")
         if not decision.reviewer:
             raise ValueError("an approval must name the reviewer")
+        if decision.reviewer.lower() in BOT_LOGINS:
+            raise ValueError("the bot never approves its own pull requests: a person does")
+        problem = approval_problem(decision, self._progress.pr_number, self._progress.head_sha)
+        if problem:
+            raise ValueError(problem)
 
     @workflow.signal(name="request_changes")
     def request_changes(self, change: ChangeRequest) -> None:

@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.states import IntegrationState
     from models.verify import TestReport, TestRequest
+    from rules.inert import inert_plain
     from workflows import fix_rounds, request_texts
     from workflows.creation_steps import fresh_steps, review_in_place
     from workflows.errors import guarded
@@ -263,8 +264,8 @@ class IntegrationCreationWorkflow(RequestRun):
         self._progress.branch = branch
         pull = await open_bot_pull_request(
             self._saga, repo=inp.repo, branch=branch, files=files, delete=[],
-            message=f"Add {request.service_name} integration ({backend.value})",
-            title=f"Add {request.service_name} integration",
+            message=f"Add {inert_plain(request.service_name)} integration ({backend.value})",
+            title=f"Add {inert_plain(request.service_name)} integration",
             body=request_texts.creation_body(
                 issue=inp.issue_number, request=request, spec=spec, backend=backend,
                 findings=len(self._progress.findings), report=self._test_report,
@@ -354,7 +355,7 @@ class IntegrationCreationWorkflow(RequestRun):
         merged_sha = await self._merge(
             MergePull(repo=inp.repo, number=self._progress.pr_number or 0,
                       expected_head_sha=self._progress.head_sha, method="squash",
-                      title=f"Add {request.service_name} integration "
+                      title=f"Add {inert_plain(request.service_name)} integration "
                             f"(#{self._progress.pr_number})",
                       message=f"Closes #{inp.issue_number}"),
             branch,

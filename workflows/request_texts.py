@@ -12,6 +12,7 @@ from models.manifest import TechnicalSpec
 from models.request import IntegrationRequest
 from models.update import CompatReport
 from models.verify import TestReport
+from rules.inert import code_span, inert, inert_plain
 from workflows.names import issue_marker
 
 
@@ -28,10 +29,11 @@ def creation_body(*, issue: int, request: IntegrationRequest, spec: TechnicalSpe
                   usage: TokenUsage, workflow_id: str) -> str:
     lines = [
         f"Closes #{issue}. {issue_marker(issue)}", "",
-        f"**{request.service_name}** ({request.integration_type.value}) at "
-        f"`{request.base_url}`, written by {written_by(backend, from_fields=True)}.", "",
-        "## Spec", spec.summary, "",
-        *[f"- `{e.method} {e.path}` {e.description}" for e in spec.endpoints], "",
+        f"**{inert(request.service_name)}** ({request.integration_type.value}) at "
+        f"{code_span(request.base_url)}, written by {written_by(backend, from_fields=True)}.",
+        "", "## Spec", inert(spec.summary), "",
+        *[f"- {code_span(f'{e.method} {e.path}')} {inert(e.description)}"
+          for e in spec.endpoints], "",
         "## Checks", f"{findings} findings (none blocking).", "",
         "## Tests", report.summary if report else "-", "",
         "## Usage", f"{usage.total_tokens} tokens, ${usage.cost_usd:.4f}", "",
@@ -43,9 +45,9 @@ def creation_body(*, issue: int, request: IntegrationRequest, spec: TechnicalSpe
 def creation_revert(*, issue: int, request: IntegrationRequest, pr_number: int | None,
                     merged_sha: str, paths: list[str], why: str) -> tuple[str, str]:
     """(title, body) of the pull request that removes a new integration's merged files."""
-    title = f"Revert {request.service_name} integration (#{pr_number})"
+    title = f"Revert {inert_plain(request.service_name)} integration (#{pr_number})"
     body = (f"For issue #{issue}. The code of #{pr_number} was merged as {merged_sha[:7]}, "
-            f"then the request failed: {why[:2000]}\n\n"
+            f"then the request failed: {inert(why[:2000])}\n\n"
             f"Merging this removes the {len(paths)} files of `integrations/{request.slug}/`. "
             "Close it instead to keep the code and fix forward; comment /retry on the issue "
             "once main is as you want it.")
@@ -60,12 +62,12 @@ def update_body(*, issue: int, slug: str, change: str, declared: str, old_versio
             f"request said {declared}).", "",
             f"Written by {written_by(backend, from_fields=False)}; {usage.total_tokens} "
             f"tokens, ${usage.cost_usd:.4f}.", "",
-            "## Change", change, "",
+            "## Change", inert(change), "",
             "## Public API",
-            *[f"- added {m.kind} `{m.name}`" for m in compat.added],
-            *[f"- removed {m.kind} `{m.name}`" for m in compat.removed],
-            *[f"- changed `{a.name}`: `{a.signature}` -> `{b.signature}`"
-              for a, b in compat.changed],
+            *[f"- added {m.kind} {code_span(m.name)}" for m in compat.added],
+            *[f"- removed {m.kind} {code_span(m.name)}" for m in compat.removed],
+            *[f"- changed {code_span(a.name)}: {code_span(a.signature)} -> "
+              f"{code_span(b.signature)}" for a, b in compat.changed],
             *([] if compat.added or compat.removed or compat.changed else ["- unchanged"]),
             "", "## Tests", report.summary, ""]
     if compat.breaking:
@@ -78,7 +80,7 @@ def update_revert(*, issue: int, slug: str, pr_number: int, merged_sha: str,
     """(title, body) of the pull request that puts an update's old version back."""
     title = f"Revert {slug} to {old_version} (#{pr_number})"
     body = (f"For issue #{issue}. #{pr_number} ({slug} {new_version}) was merged as "
-            f"{merged_sha[:7]}, then the update failed: {why[:2000]}\n\n"
+            f"{merged_sha[:7]}, then the update failed: {inert(why[:2000])}\n\n"
             f"Merging this puts `integrations/{slug}/` back to {old_version}. Close it "
             "instead to keep the new version and fix forward.")
     return title, body

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.update import IntegrationLookup, RepoFilesQuery
     from models.verify import CheckRequest, TestReport, TestRequest
+    from rules.inert import code_span, inert
     from rules.review_rules import integration_slugs
     from workflows.names import INTEGRATIONS_DIR, review_workflow_id
     from workflows.policies import (
@@ -85,7 +86,8 @@ def inline_comments(findings: list[Finding], changed: list[PullFile]) -> list[Ke
             continue
         rule = f"{finding.tool}:{finding.code or 'finding'}"
         comments.append(KeyedComment(path=finding.path, line=finding.line, rule=rule,
-                                     body=f"**{rule}** ({finding.severity}): {finding.message}"))
+                                     body=f"**{inert(rule)}** ({finding.severity}): "
+                                          f"{inert(finding.message)}"))
     return comments[:MAX_INLINE_COMMENTS]
 
 
@@ -94,7 +96,7 @@ def claude_comments(review: ReviewResult, changed: list[PullFile]) -> list[Keyed
     push's review never repeats a remark on the same line."""
     where = {f.filename: added_lines(f.patch) for f in changed}
     return [KeyedComment(path=c.path, line=c.line, rule="claude-review",
-                         body=f"**Claude**: {c.body}")
+                         body=f"**Claude**: {inert(c.body)}")
             for c in review.comments if c.line in where.get(c.path, set())]
 
 
@@ -311,13 +313,14 @@ class CodeReviewWorkflow:
                                        if decision.required else "not required by the rules")]
         for finding in errors[:20]:
             where = f"{finding.path}:{finding.line}" if finding.line else finding.path
-            lines.append(f"  - `{finding.tool}` {finding.code} {where}: {finding.message}"[:300])
+            lines.append(f"  - {code_span(finding.tool)} {inert(finding.code)} "
+                         f"{code_span(where)}: {inert(finding.message[:240])}")
         for review in reviews:
             if review.backend == Backend.CLAUDE:
                 usage = review.usage
                 lines += ["", f"### Claude's review ({usage.total_tokens} tokens, "
-                              f"${usage.cost_usd:.4f})", review.summary[:4000]]
+                              f"${usage.cost_usd:.4f})", inert(review.summary[:4000])]
             else:
                 lines += ["", "### Rule-based review (no AI model was used: no API key is set)",
-                          review.summary[:4000]]
+                          inert(review.summary[:4000])]
         return "\n".join(lines)

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.update_request import UpdateRequest
     from models.verify import TestReport
+    from rules.inert import inert
     from workflows import request_texts
     from workflows.errors import guarded
     from workflows.names import UPDATE_BRANCH_PREFIX
@@ -52,6 +53,8 @@ UPDATE_REGENERATES_PATCH = "update-regenerates-on-changes"  # earlier runs ended
 UPDATE_REVERT_PATCH = "update-revert-pull-request"  # earlier runs left merged code as it was
 # Earlier runs waited once for seven days, without reminders, whatever the settings said.
 UPDATE_REMINDERS_PATCH = "update-approval-reminders"
+# Earlier runs merged alone, as the bot, when no review rule asked for a person.
+UPDATE_NEEDS_A_PERSON_PATCH = "update-needs-a-person"
 
 Generated = tuple[dict[str, str], TestReport, CompatReport, str, Bump]
 
@@ -82,7 +85,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                       "needs to change. Please report it to the bot's maintainers with the "
                       f"workflow id `{workflow.info().workflow_id}`; once it is fixed, comment "
                       "`/retry`.")
-        await self._comment("update-result", f"The update failed: {message}{extra}")
+        await self._comment("update-result", f"The update failed: {inert(message)}{extra}")
 
     # -- the process ---------------------------------------------------------------------------
 
@@ -131,7 +134,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         self._progress.current_step = "validate"
         parsed = await self._local(parse_update_request, inp)
         if not parsed.ok or parsed.update is None:
-            problems = "\n".join(f"- {p}" for p in parsed.problems)
+            problems = "\n".join(f"- {inert(str(p))}" for p in parsed.problems)
             await self._comment("update-result", "This update request cannot be processed:\n"
                                 f"{problems}\n\nEdit the issue to fix it, then comment /retry.")
             return UpdateResult(slug="", outcome="invalid_request", message=problems)
@@ -211,7 +214,9 @@ class IntegrationUpdateWorkflow(UpdateRounds):
             if breaking and not any("public API" in r for r in reasons):
                 reasons.append("the change breaks the public API")  # a review started elsewhere
             if not reasons:
-                return BOT, generated
+                if not workflow.patched(UPDATE_NEEDS_A_PERSON_PATCH):
+                    return BOT, generated  # how earlier runs merged when no rule fired
+                reasons = ["every merge is approved by a person"]
             decision = await self._wait_for_decision(inp, reasons)
             if isinstance(decision, ApprovalDecision):
                 return decision.reviewer, generated

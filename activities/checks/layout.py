@@ -134,6 +134,25 @@ def _instructions(text: str) -> list[tuple[int, str, str]]:
     return result
 
 
+def _root_user(args: str) -> str:
+    """Why ``USER <args>`` may run as root ("" when it cannot): root by name or uid in any
+    spelling (``root``, ``0``, ``00``, ``0:0``), a group 0, or a value only known at build
+    time (a variable), which the checks cannot prove is not root."""
+    try:
+        words = shlex.split(args)
+    except ValueError:
+        return "cannot be read"
+    user, _, group = (words[0] if words else "").partition(":")
+    if not user:
+        return "names no user (the container would run as root)"
+    if "$" in user or "$" in group:
+        return "uses a variable: the checks cannot tell that it is not root"
+    for part, what in ((user, "user"), (group, "group")):
+        if part.lower() in _ROOT_USERS or (part.isdigit() and int(part) == 0):
+            return f"runs as root (the {what} {part!r} is root)"
+    return ""
+
+
 def dockerfile_findings(files: dict[str, str], slug: str, limits: CheckLimits) -> list[Finding]:
     """The Dockerfile builds FROM the project's base image and runs as a non-root user."""
     path = f"integrations/{slug}/Dockerfile"
@@ -159,6 +178,14 @@ def dockerfile_findings(files: dict[str, str], slug: str, limits: CheckLimits) -
                 stages.add(parts[2])
         elif word == "USER":
             last_user = (line, args)
+        elif word in ("COPY", "ADD"):
+            source = next((a.split("=", 1)[1] for a in args.split()
+                           if a.lower().startswith("--from=")), None)
+            earlier_stage = source is not None and source.isdigit() and int(source) < froms - 1
+            if source is not None and source not in stages and not earlier_stage:
+                findings.append(_policy(path, "dockerfile-copy-from", (
+                    f"{word} --from={source}: files may come only from a stage of this "
+                    "Dockerfile (FROM ... AS <name>), never from another image"), line))
         elif word == "ADD" and re.search(r"\b(?:https?|ftp)://", args):
             findings.append(_policy(path, "dockerfile-remote", "ADD from a URL downloads at "
                                     "build time; COPY files from the repository instead", line))
@@ -169,10 +196,10 @@ def dockerfile_findings(files: dict[str, str], slug: str, limits: CheckLimits) -
         findings.append(_policy(path, "dockerfile-root", "no USER instruction: the container "
                                 "would run as root; add USER 65534 (or another non-root user)"))
     else:
-        user = (shlex.split(last_user[1]) or [""])[0].split(":")[0]
-        if user in _ROOT_USERS or not user:
-            findings.append(_policy(path, "dockerfile-root", f"USER {last_user[1]} runs as "
-                                    "root; use a non-root user such as 65534", last_user[0]))
+        problem = _root_user(last_user[1])
+        if problem:
+            findings.append(_policy(path, "dockerfile-root", f"USER {last_user[1]} {problem}; "
+                                    "use a fixed non-root user such as 65534", last_user[0]))
     return findings
 
 

@@ -54,8 +54,8 @@ integrations/<slug>/ (paths from the repository root, <slug> as given in the req
 - manifest.json: name, slug, version, description, capabilities, dependencies,
   health_check (path /health/ready, interval_seconds, timeout_seconds), and
   configuration.environment: a map from each setting to the environment-variable name the
-  service reads it from, e.g. {"base_url": "<SLUG>_BASE_URL", "credential":
-  "<SLUG>_API_KEY"} (<SLUG> is the slug in capitals with "_" for "-"). Only names listed
+  service reads it from, e.g. {{"base_url": "<SLUG>_BASE_URL", "credential":
+  "<SLUG>_API_KEY"}} (<SLUG> is the slug in capitals with "_" for "-"). Only names listed
   there are given to the deployed service, from the operator's secret store. Never name a
   variable of the bot itself (GITHUB_*, ANTHROPIC_*, CCB_*, PATH, HOME, ...): the checks
   refuse it; for a GitHub or Anthropic integration use INTEGRATION_<SLUG>_TOKEN.

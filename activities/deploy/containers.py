@@ -109,6 +109,42 @@ def environment_for(client: docker.DockerClient, image: str,
     return secret_store().values(labels[LABEL_SLUG], labels[LABEL_ENVIRONMENT], names)
 
 
+# Integrations share one bridge network with inter-container traffic off: a container
+# reaches the outside world as before, but neither another integration nor a bot service
+# running in a container; the host reaches it only through its loopback-published port.
+INTEGRATION_NETWORK = "ccb-integrations"
+NO_ICC = {"com.docker.network.bridge.enable_icc": "false"}
+NOBODY = "65534:65534"
+
+
+def integration_network(client: docker.DockerClient) -> str:
+    """The integrations' network, created once (idempotent), checked to have ICC off."""
+    try:
+        network = client.networks.get(INTEGRATION_NETWORK)
+    except NotFound:
+        try:
+            network = client.networks.create(INTEGRATION_NETWORK, driver="bridge",
+                                             options=NO_ICC, labels={"ccb": "1"})
+        except APIError:  # another worker created it meanwhile
+            network = client.networks.get(INTEGRATION_NETWORK)
+    options = network.attrs.get("Options") or {}
+    if options.get("com.docker.network.bridge.enable_icc") != "false":
+        raise ImageBuildError(f"the Docker network {INTEGRATION_NETWORK} exists with "
+                              "inter-container traffic on; remove it (docker network rm "
+                              f"{INTEGRATION_NETWORK}) and the bot recreates it with it off")
+    return INTEGRATION_NETWORK
+
+
+def run_as(client: docker.DockerClient, image: str) -> str | None:
+    """The user to force on a container of ``image``: uid 65534 when the image would run as
+    root (its checked Dockerfile says otherwise, but an image is not trusted on its word)."""
+    user = str((client.images.get(image).attrs.get("Config") or {}).get("User") or "")
+    name, _, group = user.partition(":")
+    root = not name or name == "root" or (name.isdigit() and int(name) == 0) or (
+        group == "root" or (group.isdigit() and int(group) == 0))
+    return NOBODY if root else None
+
+
 def find(client: docker.DockerClient, name: str) -> Container | None:
     try:
         return client.containers.get(name)
@@ -140,6 +176,8 @@ def run(client: docker.DockerClient, name: str, image: str, labels: dict[str, st
         name=name,
         labels=labels,
         environment=environment_for(client, image, labels),
+        user=run_as(client, image),
+        network=integration_network(client),
         detach=True,
         ports={CONTAINER_PORT: ("127.0.0.1", None)},  # loopback only, an ephemeral port
         healthcheck={"test": [], "interval": HEALTH_INTERVAL_S * NANOS,

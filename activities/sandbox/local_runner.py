@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import signal
+import site
 import subprocess
 import sys
 import time
@@ -37,16 +38,36 @@ READ_ONLY_ROOT = 'mount --bind "$0" "$0" && mount -o remount,bind,ro / && exec "
 
 
 @functools.lru_cache(maxsize=1)
-def can_drop_to_nobody() -> bool:
-    """True when root can run this Python as uid 65534 (its files must be readable to it)."""
+def nobody_interpreter() -> tuple[str, dict[str, str]] | None:
+    """(interpreter, extra environment) uid 65534 can run with pytest importable, or None.
+
+    This interpreter first; when uid 65534 cannot reach it (one under /root, say), the
+    system's interpreter of the same version with this environment's site-packages on
+    ``PYTHONPATH`` (readable by everyone, as the runner sees the host's files anyway)."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
-        return False
+        return None
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    packages = os.pathsep.join(p for p in site.getsitepackages() if Path(p).is_dir())
+    candidates = [(sys.executable, {})] + [
+        (path, {"PYTHONPATH": packages}) for path in dict.fromkeys(
+            [f"/usr/bin/{version}", f"/usr/local/bin/{version}", shutil.which(version) or ""])
+        if path and Path(path).exists()]
     child = "import pytest, pytest_cov"
-    script = ("import subprocess, sys; "
-              f"subprocess.run([sys.executable, '-c', {child!r}], check=True)")
-    probe = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-             sys.executable, "-c", script]
-    return subprocess.run(probe, capture_output=True, timeout=60, check=False).returncode == 0
+    for interpreter, extra in candidates:
+        script = ("import subprocess, sys; "
+                  f"subprocess.run([sys.executable, '-c', {child!r}], check=True)")
+        probe = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+                 interpreter, "-c", script]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **extra}
+        if subprocess.run(probe, capture_output=True, timeout=60, check=False, cwd="/",
+                          env=env).returncode == 0:
+            return interpreter, extra
+    return None
+
+
+def can_drop_to_nobody() -> bool:
+    """True when root can run the tests as uid 65534 (see ``nobody_interpreter``)."""
+    return nobody_interpreter() is not None
 
 
 @functools.lru_cache(maxsize=1)
@@ -145,7 +166,8 @@ def _rlimits(limits: Limits) -> list[str]:
 def _command(request: SandboxRequest, stage_dir: Path, namespaces: bool,
              nobody: bool, cgroups: list[Path]) -> list[str]:
     packages = ["--package", request.package] if request.package else []
-    driver = [sys.executable, str(stage_dir / "driver.py"), "--input", str(stage_dir / "input"),
+    interpreter = (nobody_interpreter() or (sys.executable, {}))[0] if nobody else sys.executable
+    driver = [interpreter, str(stage_dir / "driver.py"), "--input", str(stage_dir / "input"),
               "--work", str(stage_dir / "work"), "--reports", str(stage_dir / "reports"),
               *packages, "--", *request.pytest_args]
     if nobody:
@@ -181,7 +203,8 @@ def run_tests_locally(request: SandboxRequest) -> SandboxReport:
             (stage_dir / name).mkdir(mode=0o700)
             if nobody:
                 os.chown(stage_dir / name, NOBODY, NOBODY)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+        extra = (nobody_interpreter() or ("", {}))[1] if nobody else {}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **extra,
                "HOME": str(stage_dir / "tmp"), "TMPDIR": str(stage_dir / "tmp")}
         started = time.monotonic()
         cmd = _command(request, stage_dir, namespaces, nobody, cgroups)

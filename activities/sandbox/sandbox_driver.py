@@ -157,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
            *args.pytest_args]
     paths = [str(args.work / "src"), str(args.work)] if (args.work / "src").is_dir() else [
         str(args.work)]
+    # the weaker local runner may start this driver on a system interpreter with the bot's
+    # site-packages on PYTHONPATH (for pytest); keep them after the code's own paths
+    paths += [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     tmp = tempfile.gettempdir()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", tmp),
            "LANG": "C.UTF-8", "PYTHONPATH": os.pathsep.join(paths),
