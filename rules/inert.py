@@ -28,11 +28,12 @@ _PLAIN_MENTION = _MENTION
 
 
 def inert(text: str) -> str:
-    """``text`` for Markdown, outside code spans: HTML escaped, mentions, issue references
-    and closing keywords broken, backticks written as an entity (no code span can start)."""
+    """``text`` for Markdown, outside code spans: HTML escaped, mentions and closing keywords
+    broken, backticks written as an entity (no code span can start). A bare ``#N`` stays a
+    link: it notifies nobody and closes nothing (the bot's own notes name its pull requests
+    that way)."""
     text = text.replace(_MARK, "").replace(_TICK, "").replace("`", _TICK)
     text = _MENTION.sub("@" + _MARK, text)
-    text = _REFERENCE.sub("#" + _MARK, text)
     text = _KEYWORD.sub(lambda m: m.group(1) + _MARK, text)
     text = html.escape(text, quote=False)
     return text.replace(_MARK, ZERO_WIDTH).replace(_TICK, "&#96;")

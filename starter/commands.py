@@ -8,6 +8,7 @@ wrongly (with the usage to tell the user), or not a command at all.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -66,3 +67,21 @@ def parse_command(comment: str | None) -> Command | CommandMisuse | None:
         return Command(name, argument)
     # /approve keeps its text as the approval's comment; the others ignore theirs.
     return Command(name, argument if name is CommandName.APPROVE else "")
+
+
+MAX_CHANGE_CHARS = 20_000  # ChangeRequest.text's bound, what generation is given
+CUT_NOTE = "\n\n[The rest of this change request was cut: it was {n} characters long.]"
+
+
+def bounded_change(text: str) -> str:
+    """A reviewer's text within the change-request bound: cut, with a note saying so."""
+    if len(text) <= MAX_CHANGE_CHARS:
+        return text
+    note = CUT_NOTE.format(n=len(text))
+    return text[: MAX_CHANGE_CHARS - len(note)] + note
+
+
+def named_head(text: str) -> str:
+    """The commit ``/approve <sha>`` names (7 to 40 hex digits first in its text), or ""."""
+    first = (text.split() or [""])[0].lower()
+    return first if re.fullmatch(r"[0-9a-f]{7,40}", first) else ""

@@ -40,7 +40,7 @@ from models.creation import ApprovalDecision, ChangeRequest
 from models.github import UpsertComment
 from models.webhooks import EVENT_MODELS, ReviewRequest
 from starter import signature
-from starter.commands import Command, CommandMisuse, CommandName
+from starter.commands import Command, CommandMisuse, CommandName, bounded_change, named_head
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
 from starter.permissions import PermissionChecker, PermissionLookupError, pull_head_sha
 from starter.routing import (
@@ -267,7 +267,8 @@ class WebhookService:
             return outcome
         return await dispatcher.request_changes(
             action.repo, action.pr_number,
-            ChangeRequest(reviewer=action.actor, text=action.text, source=source),
+            ChangeRequest(reviewer=action.actor, text=bounded_change(action.text),
+                          source=source),
             target=target)
 
     async def _command(self, dispatcher: Dispatcher, action: CommentCommand) -> Outcome:
@@ -302,8 +303,8 @@ class WebhookService:
                 update_id=source)
         if command.name is CommandName.REQUEST_CHANGES:
             return await dispatcher.request_changes(
-                repo, issue, ChangeRequest(reviewer=action.actor, text=command.text,
-                                           source=source))
+                repo, issue, ChangeRequest(reviewer=action.actor,
+                                           text=bounded_change(command.text), source=source))
         if command.name is CommandName.CANCEL:
             return await dispatcher.cancel(repo, issue)
         if command.name is CommandName.STATUS:
@@ -324,12 +325,6 @@ class WebhookService:
         log.info("refused: no write permission", actor=action.actor, subject=key)
         return answer(202, "refused", f"{action.actor} may not {what}",
                       reply_workflow_id=reply.workflow_id)
-
-
-def named_head(text: str) -> str:
-    """The commit ``/approve <sha>`` names (7 to 40 hex digits first in its text), or ""."""
-    first = (text.split() or [""])[0].lower()
-    return first if re.fullmatch(r"[0-9a-f]{7,40}", first) else ""
 
 
 def _refusal_subject(action: Action) -> tuple[str, str]:

@@ -75,8 +75,6 @@ def deploying_world_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
     monkeypatch.setenv("CCB_DEPLOY_TUNING", quick_environment_tuning())
     with deploy_environment(monkeypatch) as data, _forge_world(data, monkeypatch) as world:
-        # as an operator would (`ccb secrets set`): the sample's credential in its store
-        secret_store().set("acme-weather", "ACME_WEATHER_API_KEY", "test-placeholder-key")
         yield world
 
 
@@ -89,11 +87,18 @@ def _forge_world(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Wo
         monkeypatch.setenv("CCB_GITHUB_REPO", forge.full_name)
         get_settings.cache_clear()
         reset_github_client()
+        store_sample_credential()
         try:
             yield World(forge=forge, data_dir=data_dir)
         finally:
             reset_github_client()
             get_settings.cache_clear()
+
+
+def store_sample_credential() -> None:
+    """What an operator does once for the sample (`ccb secrets set acme-weather
+    ACME_WEATHER_API_KEY`): without it a request waits for it before its merge."""
+    secret_store().set("acme-weather", "ACME_WEATHER_API_KEY", "test-placeholder-key")
 
 
 async def wait_for_approval_wait(handle: WorkflowHandle, timeout: float = 240) -> Progress:

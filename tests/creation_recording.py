@@ -6,7 +6,9 @@ Each recording generation keeps its own files: ``creation_<case>.json`` were rec
 the ``review-by-code-review-workflow`` and ``revert-pull-request-after-merge`` patches and
 still replay (the patches' old branches), ``creation_<case>_v2.json`` after them,
 ``creation_<case>_v3.json`` after ``stop-when-a-round-changes-nothing`` (with a run whose
-generator cannot fix its own code: ``creation_stalled_v3``). Bump ``GENERATION`` with the
+generator cannot fix its own code: ``creation_stalled_v3``), ``creation_<case>_v4.json`` on
+the shared ``RequestRun`` shape after ``bugs-fail-the-workflow-task`` and
+``credentials-before-merge``, approvals bound to the head. Bump ``GENERATION`` with the
 next deliberate change of the history shape, and keep the old files.
 """
 
@@ -31,9 +33,15 @@ from models.creation import (
     CreationResult,
     Progress,
 )
-from tests.creation_helpers import GITHUB_ENV, SAMPLE_BODY, approve, wait_for_approval_wait
+from tests.creation_helpers import (
+    GITHUB_ENV,
+    SAMPLE_BODY,
+    approve,
+    store_sample_credential,
+    wait_for_approval_wait,
+)
 
-GENERATION = "_v3"
+GENERATION = "_v4"
 INVALID_BODY = SAMPLE_BODY.replace("api-client", "telepathy")
 Case = Callable[[WorkflowHandle, ForgeHandle], Awaitable[None]]
 
@@ -117,6 +125,7 @@ async def record_creation_histories(client: Client, task_queue: str, data_dir: P
                 CCB_FEATURE_FLAGS=json.dumps({"development": {"auto_deployment": False}}))
             get_settings.cache_clear()
             reset_github_client()
+            store_sample_credential()
             issue = forge.github("alice").get_repo(forge.full_name).create_issue(
                 title="Integration request", body=body, labels=["integration-request"]).number
             broken = (_broken_template(data_dir / name) if name in BROKEN

@@ -90,3 +90,14 @@ async def test_a_hostile_service_name_and_url_end_up_inert_in_the_pull_request(
         assert bot_closing in ([], [f"Closes #{issue}"]), (where, bot_closing)
     assert "`` https://api.acme-weather.example/v1/`x` ``" in pull.body  # one unbroken span
     assert pull.body.count(f"Closes #{issue}") == 1
+
+
+def test_a_change_request_longer_than_the_bound_is_cut_with_a_note() -> None:
+    from models.creation import ChangeRequest
+    from starter.commands import MAX_CHANGE_CHARS, bounded_change
+
+    long = "please " * 10_000
+    cut = bounded_change(long)
+    assert len(cut) <= MAX_CHANGE_CHARS and cut.endswith(f"it was {len(long)} characters long.]")
+    assert ChangeRequest(reviewer="alice", text=cut).text == cut  # no 500: it validates
+    assert bounded_change("short") == "short"

@@ -19,7 +19,9 @@ def test_histories_are_kept() -> None:
         "intake_accepted", "intake_refused", "creation_happy_path", "creation_happy_path_v2",
         "update_feature", "review_of_update_feature", "creation_happy_path_v3",
         "creation_stalled_v3", "update_feature_v2", "review_of_update_feature_v2",
-        "update_feature_v3", "review_of_update_feature_v3", "update_breaking_reminded_v3"}
+        "update_feature_v3", "review_of_update_feature_v3", "update_breaking_reminded_v3",
+        "creation_happy_path_v4", "creation_changes_then_approved_v4", "update_feature_v4",
+        "update_breaking_reminded_v4"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

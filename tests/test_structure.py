@@ -68,3 +68,12 @@ def test_each_import_contract_fails_the_build_on_a_bad_import(tmp_path: Path) ->
     broken = _lint_imports(tmp_path)
     assert broken.returncode == 1
     assert "Contracts: 0 kept, 4 broken." in broken.stdout, broken.stdout
+
+
+def test_no_module_of_the_bot_is_over_400_lines() -> None:
+    """Small modules that say what they hold (the forge's route modules may be larger)."""
+    long = {str(p.relative_to(ROOT)): n for folder in
+            ("workflows", "activities", "models", "rules", "starter", "registry", "infra")
+            for p in (ROOT / folder).rglob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert long == {}

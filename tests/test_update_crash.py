@@ -12,6 +12,7 @@ from registry.store import Registry
 from tests.creation_helpers import World, world_fixture  # noqa: F401 - the `world` fixture
 from tests.update_helpers import (
     SLUG,
+    approve_when_asked,
     killed_mid_step,
     new_update_issue,
     seed_integration,
@@ -34,7 +35,7 @@ async def test_worker_killed_during_the_compatibility_check(
             id=f"update-{task_queue}", task_queue=task_queue, result_type=UpdateResult)
 
     result = await killed_mid_step(client, task_queue, temporal_address, data_dir,
-                                   "update.compat", start)
+                                   "update.compat", start, then=approve_when_asked)
     assert isinstance(result, UpdateResult)
     assert (result.outcome, result.new_version) == ("merged", "0.2.0")
     assert len(world.pulls()) == 1 and world.branches() == ["main"]

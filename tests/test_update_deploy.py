@@ -8,12 +8,19 @@ from temporalio.client import Client
 from activities.deploy.traffic_steps import proxy_of
 from infra.settings import get_settings
 from models.deploy import DeployInput, DeployKind, DeployResult, deploy_workflow_id
-from models.update import UpdateInput, UpdateResult
+from models.update import UpdateInput
 from registry.deployments import live_deployment, previous_good
 from registry.store import open_registry
 from tests.conftest import running_worker
 from tests.creation_helpers import World, deploying_world_fixture  # noqa: F401 - the fixture
-from tests.update_helpers import SLUG, base_files, new_update_issue, seed_integration, update_body
+from tests.update_helpers import (
+    SLUG,
+    approved_update,
+    base_files,
+    new_update_issue,
+    seed_integration,
+    update_body,
+)
 
 
 def live_version() -> str:
@@ -38,10 +45,10 @@ async def test_an_update_goes_live_blue_green_and_rolls_back(
             id=deploy_workflow_id("development", SLUG, "0.1.0"), task_queue=task_queue,
             result_type=DeployResult)
         assert live_version() == "0.1.0"
-        result = await client.execute_workflow(
-            "IntegrationUpdateWorkflow",
+        result = await approved_update(
+            client,
             UpdateInput(repo=world.repo, issue_number=issue, requested_by="alice", body=body),
-            id=f"update-{task_queue}", task_queue=task_queue, result_type=UpdateResult)
+            f"update-{task_queue}", task_queue)
         assert (result.outcome, result.new_version) == ("merged", "0.2.0")
         assert "0.2.0 is live" in result.message
         assert live_version() == "0.2.0"

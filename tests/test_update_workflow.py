@@ -26,6 +26,7 @@ from tests.messages_api_server import claude_api
 from tests.update_helpers import (
     ROOT,
     SLUG,
+    approved_update,
     base_files,
     new_update_issue,
     sample_request,
@@ -59,13 +60,12 @@ async def test_add_rename_and_fix_bump_minor_major_and_patch(
     seed_integration(world, registry)
     results: list[UpdateResult] = []
     async with running_worker(client, task_queue):
-        # 1. A new endpoint: minor, no migration plan, merged without a human (no rule fired).
+        # 1. A new endpoint: minor, no migration plan; a person approves (every merge).
         body = update_body(SLUG, "feature", "Add hourly forecasts.",
                            "GET /forecast/{city}/hourly - the hourly forecast")
         issue = new_update_issue(world, body)
-        results.append(await client.execute_workflow(
-            "IntegrationUpdateWorkflow", update_input(world, issue, body),
-            id=f"update-{task_queue}-add", task_queue=task_queue, result_type=UpdateResult))
+        results.append(await approved_update(client, update_input(world, issue, body),
+                                             f"update-{task_queue}-add", task_queue))
 
         # 2. A renamed public method: major, MIGRATION.md, a human must approve.
         body = update_body(SLUG, "breaking", "Please rename get_alerts to list_alerts.")
@@ -82,9 +82,8 @@ async def test_add_rename_and_fix_bump_minor_major_and_patch(
         # 3. A fix: patch.
         body = update_body(SLUG, "fix", "Use a timeout of 20 seconds for slow answers.")
         issue = new_update_issue(world, body)
-        results.append(await client.execute_workflow(
-            "IntegrationUpdateWorkflow", update_input(world, issue, body),
-            id=f"update-{task_queue}-fix", task_queue=task_queue, result_type=UpdateResult))
+        results.append(await approved_update(client, update_input(world, issue, body),
+                                             f"update-{task_queue}-fix", task_queue))
 
     assert [(r.outcome, r.bump, r.new_version, r.breaking) for r in results] == [
         ("merged", "minor", "0.2.0", False),
@@ -127,9 +126,12 @@ async def test_with_a_key_claude_writes_and_reviews_the_update(
         server.reply_tool_use(files_answer(written, "hourly forecasts added"))
         server.reply_tool_use(REVIEW_ANSWER)
         async with running_worker(client, task_queue):
-            result = await client.execute_workflow(
+            handle = await client.start_workflow(
                 "IntegrationUpdateWorkflow", update_input(world, issue, body), id=workflow_id,
                 task_queue=task_queue, result_type=UpdateResult)
+            await wait_for_approval_wait(handle)  # a person approves every merge
+            await approve(handle)
+            result = await handle.result()
         assert server.problems == [] and server.pending == 0
         tools = [str((b.get("tool_choice") or {}).get("name")) for b in server.bodies]
         generate_prompt = json.dumps(server.bodies[0])
@@ -200,10 +202,8 @@ async def test_a_failure_after_an_update_is_merged_opens_a_revert_pull_request(
         "documentation_url": "https://docs.github.com/rest"})
     async with running_worker(client, task_queue):
         with pytest.raises(WorkflowFailureError):
-            await client.execute_workflow(
-                "IntegrationUpdateWorkflow", update_input(world, issue, body),
-                id=f"update-{task_queue}-revert", task_queue=task_queue,
-                result_type=UpdateResult)
+            await approved_update(client, update_input(world, issue, body),
+                                  f"update-{task_queue}-revert", task_queue)
 
     alice = world.as_user("alice")
     [merged] = [p for p in alice.get_pulls(state="closed") if p.merged]

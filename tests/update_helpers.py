@@ -23,6 +23,7 @@ from models.events import EventType
 from models.lifecycle import VersionCommand
 from models.request import IntegrationRequest
 from models.states import IntegrationState
+from models.update import UpdateResult
 from registry.store import Registry
 from rules.issue_form import parse_issue_form
 from tests.conftest import REPO_ROOT, running_worker
@@ -137,9 +138,12 @@ MARKER_POLLS = 300  # at most 300 x 0.1 s for a paused step to be reached
 
 async def killed_mid_step(client: Client, task_queue: str, temporal_address: str,
                           data_dir: Path, point: str,
-                          start: Callable[[], Awaitable[WorkflowHandle]]) -> object:
+                          start: Callable[[], Awaitable[WorkflowHandle]],
+                          then: Callable[[WorkflowHandle], Awaitable[object]] | None = None,
+                          ) -> object:
     """Start a workflow on a worker *process* paused at ``point``, SIGKILL that worker once the
-    point is reached, and finish the workflow on a fresh worker in this process."""
+    point is reached, and finish the workflow on a fresh worker in this process (``then``,
+    e.g. a person's approval, done on the way)."""
     env = {**os.environ, "CCB_TEMPORAL_ADDRESS": temporal_address, "CCB_TASK_QUEUE": task_queue,
            "CCB_FAULT_PAUSE": f"{point}=60", "CCB_LOG_FORMAT": "json"}
     marker = data_dir / "faults" / f"{point}.reached"
@@ -156,6 +160,8 @@ async def killed_mid_step(client: Client, task_queue: str, temporal_address: str
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         async with running_worker(client, task_queue):  # the restarted worker, unpaused
+            if then is not None:
+                await then(handle)
             result = await handle.result()
     finally:
         if first.poll() is None:
@@ -163,3 +169,21 @@ async def killed_mid_step(client: Client, task_queue: str, temporal_address: str
             first.wait(timeout=10)
     assert marker.read_text().count("\n") == 1  # paused once, on the killed worker
     return result
+
+
+async def approved_update(client: Client, inp: object, workflow_id: str,
+                          task_queue: str) -> UpdateResult:
+    """Run an update to its end, approving its pull request when it asks (a person approves
+    every merge)."""
+    handle = await client.start_workflow("IntegrationUpdateWorkflow", inp, id=workflow_id,
+                                         task_queue=task_queue, result_type=UpdateResult)
+    await approve_when_asked(handle)
+    result: UpdateResult = await handle.result()
+    return result
+
+
+async def approve_when_asked(handle: WorkflowHandle) -> None:
+    from tests.creation_helpers import approve, wait_for_approval_wait
+
+    await wait_for_approval_wait(handle)
+    await approve(handle)

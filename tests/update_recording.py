@@ -5,7 +5,9 @@ scripts/record_histories.py; recorded after the update's patches (``update-by-cl
 (``code-review-by-model``). ``GENERATION`` names a recording: the files without a suffix
 were recorded before ``stop-when-a-round-changes-nothing``, ``_v2`` after it, ``_v3`` on the
 shared ``RequestRun`` shape with ``update-approval-reminders`` (it adds a breaking update
-that is reminded once, then approved); each is kept."""
+that is reminded once, then approved), ``_v4`` after ``credentials-before-merge``,
+``update-needs-a-person`` and approvals bound to the head (the feature update is approved by a
+person too); each is kept."""
 
 from __future__ import annotations
 
@@ -20,14 +22,19 @@ from temporalio.client import Client
 from activities.github_client import reset_github_client
 from forge.testing import running_forge
 from infra.settings import get_settings
-from models.creation import Progress
 from models.update import UpdateInput, UpdateResult
 from registry.store import open_registry
-from tests.creation_helpers import GITHUB_ENV, World, approve
+from tests.creation_helpers import (
+    GITHUB_ENV,
+    World,
+    approve,
+    store_sample_credential,
+    wait_for_approval_wait,
+)
 from tests.update_helpers import SLUG, new_update_issue, seed_integration, update_body
 
 NAMES = ("update_feature", "review_of_update_feature", "update_breaking_reminded")
-GENERATION = "_v3"
+GENERATION = "_v4"
 
 
 async def record_update_histories(client: Client, task_queue: str, data_dir: Path,
@@ -43,6 +50,7 @@ async def record_update_histories(client: Client, task_queue: str, data_dir: Pat
             CCB_FEATURE_FLAGS=json.dumps({"development": {"auto_deployment": False}}))
         get_settings.cache_clear()
         reset_github_client()
+        store_sample_credential()
         world = World(forge=forge, data_dir=data_dir)
         seed_integration(world, open_registry(get_settings().registry_url))
         body = update_body(SLUG, "feature", "Add hourly forecasts.",
@@ -53,6 +61,8 @@ async def record_update_histories(client: Client, task_queue: str, data_dir: Pat
             UpdateInput(repo=forge.full_name, issue_number=issue, requested_by="alice",
                         body=body),
             id="record-update_feature", task_queue=task_queue, result_type=UpdateResult)
+        await wait_for_approval_wait(handle)  # a person approves every merge, updates too
+        await approve(handle)
         result = await handle.result()
         assert result.outcome == "merged", result
         history = await handle.fetch_history()
@@ -79,11 +89,7 @@ async def _breaking_update_reminded_then_approved(client: Client, task_queue: st
         UpdateInput(repo=world.forge.full_name, issue_number=issue, requested_by="alice",
                     body=body, reminder_interval=timedelta(seconds=2)),
         id="record-update_breaking_reminded", task_queue=task_queue, result_type=UpdateResult)
-    for _ in range(600):  # bounded: the wait begins within a minute on this machine
-        progress = await handle.query("progress", result_type=Progress)
-        if progress.waiting_for_approval:
-            break
-        await asyncio.sleep(0.1)
+    await wait_for_approval_wait(handle)
     await asyncio.sleep(3)  # one reminder
     await approve(handle)
     result = await handle.result()

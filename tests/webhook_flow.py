@@ -24,7 +24,7 @@ from forge.testing import running_forge
 from infra.settings import get_settings
 from models.creation import CreationResult
 from starter.app import create_app
-from tests.creation_helpers import GITHUB_ENV, World
+from tests.creation_helpers import GITHUB_ENV, World, store_sample_credential
 from workflows import names
 
 
@@ -100,6 +100,7 @@ def webhook_world(data_dir: Path, monkeypatch: pytest.MonkeyPatch, *, temporal_a
             "auto_deployment": False}}))
         get_settings.cache_clear()
         reset_github_client()
+        store_sample_credential()
         try:
             with _serving(create_app(get_settings()), port) as url:
                 yield WebhookWorld(forge=forge, data_dir=data_dir, starter_url=url)

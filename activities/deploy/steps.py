@@ -17,6 +17,7 @@ from typing import TypeVar
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.credentials import credentials_or_refuse
 from activities.deploy import instances
 from activities.deploy.probes import check_health, smoke_problems
 from activities.deploy.traffic_steps import (
@@ -29,7 +30,6 @@ from activities.faults import pause_point
 from activities.flags import read_feature_flags
 from activities.sandbox import NO_ENGINE
 from activities.traffic import switch
-from infra.secrets import secret_store
 from infra.settings import get_settings
 from models.deploy import (
     BuildRequest,
@@ -56,7 +56,6 @@ from models.error_types import ErrorType
 from models.manifest import IntegrationManifest
 from registry.deployments import gate_report, live_deployment, record_deployment
 from registry.store import Registry, UnknownIntegrationError, open_registry
-from rules.credentials import needed_credentials
 
 T = TypeVar("T")
 HEARTBEAT_EVERY_S = 1.0
@@ -128,14 +127,7 @@ def plan_deployment(request: PlanRequest) -> LivePlan:
         recorded = [v for v in registry.versions(request.slug) if v.version == request.version]
         manifest_data = recorded[0].manifest if recorded else {}
     health = dict(manifest_data.get("health_check") or {})  # type: ignore[call-overload]
-    missing = secret_store().missing(request.slug, str(request.environment),
-                                     needed_credentials(json.dumps(manifest_data)))
-    if missing:
-        raise refuse(f"{request.slug} needs {', '.join(missing)} in {request.environment} "
-                     "before it can run: set "
-                     + "; ".join(f"`ccb secrets set {request.slug} {n} --env "
-                                 f"{request.environment}`" for n in missing)
-                     + ", then deploy again", ErrorType.CREDENTIALS_MISSING)
+    credentials_or_refuse(request.slug, str(request.environment), manifest_data)
     live = live_deployment(registry, request.slug, request.environment)
     runtime = instances.resolve(request.runtime, request.image)
     if runtime == Runtime.LOCAL and request.runtime == Runtime.AUTO and not (
