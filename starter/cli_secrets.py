@@ -45,7 +45,11 @@ def register(app: typer.Typer) -> None:
         except SecretStoreError as exc:
             _fail(str(exc))
         typer.echo(f"ccb: {name} stored for {slug} in {env} ({len(value)} characters)")
-        told = _run(get_settings(), lambda d: d.credentials_set(slug, env, [name]))
+        try:
+            told = _run(get_settings(), lambda d: d.credentials_set(slug, env, [name]))
+        except typer.Exit:  # stored all the same: a waiting request looks again by itself
+            typer.echo("ccb: (a request waiting for it looks again at its next reminder)")
+            return
         for workflow_id in told:
             typer.echo(f"ccb: told {workflow_id}, which waits for credentials, to look again")
 

@@ -21,6 +21,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.code_checks import run_checks
 from models.review import ReviewOptions, ReviewOutcome, ReviewRun
+from models.update import UpdateInput
 from registry.store import Registry
 from tests.claude_scripts import files_answer, good_files, spec_answer
 from tests.codegen_samples import WEATHER, generated, write_files
@@ -34,10 +35,12 @@ from tests.messages_api_server import claude_api
 from tests.update_helpers import (
     bot_inline_comments,
     bot_reviews,
+    new_update_issue,
     open_pull,
     push,
     seed_integration,
     statuses,
+    update_body,
 )
 
 ROOT = f"integrations/{WEATHER.slug}"
@@ -158,3 +161,29 @@ async def test_a_model_answer_with_hostile_files_runs_nothing_on_the_host(
     assert "internal error" in str(failed.value.cause)
     assert "would run as code when a Python interpreter starts" in str(failed.value.cause)
     assert world.pulls() == []
+
+
+async def test_an_update_answer_with_hostile_files_runs_nothing_on_the_host(
+        client: Client, task_queue: str, world: World, registry: Registry,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The update workflow's way in: Claude answers the update with the live files plus
+    every way in; its checks refuse them and the run ends; nothing ran on the host."""
+    marker_dir = tmp_path / "ran"
+    files = seed_integration(world, registry)
+    body = update_body("acme-weather", "feature", "Add hourly forecasts.",
+                       "GET /forecast/{city}/hourly - the hourly forecast")
+    issue = new_update_issue(world, body)
+    with claude_api(monkeypatch, "sk-ant-test-dummy-key") as server:
+        for _ in range(3):
+            server.reply_tool_use(files_answer(hostile_files(marker_dir, files)))
+        async with running_worker(client, task_queue):
+            with pytest.raises(WorkflowFailureError):
+                await client.execute_workflow(
+                    "IntegrationUpdateWorkflow",
+                    UpdateInput(repo=world.repo, issue_number=issue, requested_by="alice",
+                                body=body),
+                    id=f"update-{task_queue}-hostile", task_queue=task_queue)
+    assert not marker_dir.exists(), sorted(p.name for p in marker_dir.iterdir())
+    [comment] = [c for c in world.bot_comments(issue) if "The update failed" in c]
+    assert "would run as code when a Python interpreter starts" in comment
+    assert world.branches() == ["main"]

@@ -107,7 +107,7 @@ def test_ccb_secrets_set_reads_stdin_and_list_prints_names_only(tmp_path: Path) 
     done = subprocess.run([*ccb, "secrets", "set", SLUG, KEY], input=secret + "\n",
                           capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=60,
                           check=False)
-    assert f"{KEY} stored for {SLUG} in development" in done.stdout, done.stderr
+    assert done.returncode == 0 and f"{KEY} stored for {SLUG} in development" in done.stdout
     listed = subprocess.run([*ccb, "secrets", "list", SLUG], capture_output=True, text=True,
                             env=env, cwd=REPO_ROOT, timeout=60, check=False)
     assert listed.returncode == 0 and listed.stdout.split() == ["development", KEY]

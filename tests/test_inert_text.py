@@ -10,8 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from temporalio.client import Client
 
+from infra.secrets import secret_store
 from infra.settings import Settings
+from rules.credentials import integration_prefix
 from rules.inert import code_span, inert, inert_plain
+from rules.issue_form import parse_issue_form
+from rules.naming import environment_prefix
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     SAMPLE_BODY,
@@ -75,6 +79,10 @@ async def test_a_hostile_service_name_and_url_end_up_inert_in_the_pull_request(
     async with running_worker(client, task_queue):
         handle = await start_creation(client, world, issue, task_queue, body=body)
         progress = await wait_for_approval_wait(handle)
+        request = parse_issue_form(body).request
+        assert request is not None  # its credential, as an operator sets it
+        secret_store().set(request.slug, f"{integration_prefix(environment_prefix(request.slug))}"
+                                         "_API_KEY", "test-placeholder")
         await approve(handle)
         result = await handle.result()
     repo = world.as_user("alice")
