@@ -367,7 +367,11 @@ def describe_progress(progress: Any) -> str:
     if progress.get("current_step"):
         parts.append(f"step {progress['current_step']}")
     if progress.get("waiting_for_approval"):
-        parts.append("waiting for approval")
+        parts.append(f"waiting for approval of {str(progress.get('head_sha') or '')[:7]}")
+    if progress.get("waiting_for_credentials"):
+        names = ", ".join(progress["waiting_for_credentials"])
+        parts.append(f"waiting for credentials {names} (`ccb secrets set "
+                     f"{progress.get('slug', '<slug>')} NAME`)")
     if progress.get("pr_url"):
         parts.append(f"PR {progress['pr_url']}")
     if progress.get("error"):

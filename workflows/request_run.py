@@ -275,7 +275,7 @@ class RequestRun(AwaitsHumanDecision):
         self._progress.waiting_for_credentials = missing
         await self._comment("credentials", request_texts.credentials_needed(
             slug=slug, environment=environment, missing=missing, requester=requester,
-            expiry=str(times.approval_expiry)))
+            expiry=request_texts.span(times.approval_expiry)))
         count = 0
         try:
             while missing:

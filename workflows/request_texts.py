@@ -6,6 +6,8 @@ pull requests have always said.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from models.bump import Bump
 from models.codegen import Backend, TokenUsage
 from models.manifest import TechnicalSpec
@@ -84,6 +86,20 @@ def update_revert(*, issue: int, slug: str, pr_number: int, merged_sha: str,
             f"Merging this puts `integrations/{slug}/` back to {old_version}. Close it "
             "instead to keep the new version and fix forward.")
     return title, body
+
+
+def span(delta: timedelta) -> str:
+    """``7 days``, ``5 hours``, ``90 minutes``: a wait in words."""
+    minutes = int(delta.total_seconds() // 60)
+    if not minutes:
+        return f"{int(delta.total_seconds())} seconds"
+    if minutes % (24 * 60) == 0:
+        count, unit = minutes // (24 * 60), "day"
+    elif minutes % 60 == 0:
+        count, unit = minutes // 60, "hour"
+    else:
+        count, unit = minutes, "minute"
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def credentials_needed(*, slug: str, environment: str, missing: list[str], requester: str,
