@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -23,7 +21,7 @@ def missing_credentials(query: CredentialQuery) -> list[str]:
 def credentials_or_refuse(slug: str, environment: str, manifest: dict[str, object]) -> None:
     """Before a deployment: refuse (non-retryable, saying what to set) when a credential
     the manifest names is not in the store for ``environment``."""
-    missing = secret_store().missing(slug, environment, needed_credentials(json.dumps(manifest)))
+    missing = secret_store().missing(slug, environment, needed_credentials(manifest))
     if missing:
         commands = "; ".join(f"`ccb secrets set {slug} {n} --env {environment}`"
                              for n in missing)

@@ -44,20 +44,28 @@ def integration_prefix(prefix: str) -> str:
     return prefix
 
 
-def credential_names(manifest_text: str) -> list[str]:
-    """The names a ``manifest.json`` says the service reads from its environment
+def names_in(manifest: object) -> list[str]:
+    """The names a parsed manifest says the service reads from its environment
     (``configuration.environment``'s values), sorted; the well-formed ones only."""
-    import json
-
     try:
-        names = json.loads(manifest_text or "{}").get("configuration", {}).get(
-            "environment", {}).values()
-    except (ValueError, AttributeError):
+        names = manifest.get("configuration", {}).get("environment", {}).values()  # type: ignore[attr-defined]
+    except AttributeError:
         return []
     return sorted({n for n in names if isinstance(n, str) and CREDENTIAL_NAME.match(n)})
 
 
-def needed_credentials(manifest_text: str) -> list[str]:
+def credential_names(manifest_text: str) -> list[str]:
+    """``names_in`` of a ``manifest.json``'s text ([] when it is not JSON)."""
+    import json
+
+    try:
+        return names_in(json.loads(manifest_text or "{}"))
+    except ValueError:
+        return []
+
+
+def needed_credentials(manifest: str | dict[str, object]) -> list[str]:
     """The names an operator must set before the integration can run: every name the
-    manifest reads except its base URL (which has a default in the code)."""
-    return [n for n in credential_names(manifest_text) if not n.endswith("_BASE_URL")]
+    manifest (its text, or parsed) reads except its base URL (which has a default)."""
+    names = credential_names(manifest) if isinstance(manifest, str) else names_in(manifest)
+    return [n for n in names if not n.endswith("_BASE_URL")]

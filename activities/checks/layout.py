@@ -210,7 +210,8 @@ def manifest_findings(files: dict[str, str], slug: str) -> list[Finding]:
         return [_policy(path, "manifest-missing", "no manifest.json: write the integration's "
                         "manifest (name, slug, version, capabilities, health check)")]
     try:
-        manifest = IntegrationManifest.model_validate(json.loads(files[path]))
+        data = json.loads(files[path])
+        manifest = IntegrationManifest.model_validate(data)
     except ValueError as exc:  # JSONDecodeError and ValidationError are both ValueErrors
         if isinstance(exc, ValidationError):
             detail = "; ".join(
@@ -222,16 +223,14 @@ def manifest_findings(files: dict[str, str], slug: str) -> list[Finding]:
     if manifest.slug != slug:
         return [_policy(path, "manifest-invalid",
                         f"manifest slug {manifest.slug!r} is not {slug!r}")]
-    return credential_findings(path, files[path])
+    return credential_findings(path, data)
 
 
-def credential_findings(path: str, text: str) -> list[Finding]:
-    """Every name the manifest's ``configuration.environment`` gives the service must be
-    the integration's own: never one of the bot's (``rules.credentials``)."""
-    try:
-        names = json.loads(text).get("configuration", {}).get("environment", {})
-    except (ValueError, AttributeError):
-        return []
+def credential_findings(path: str, data: dict[str, object]) -> list[Finding]:
+    """Every name the (parsed) manifest's ``configuration.environment`` gives the service
+    must be the integration's own: never one of the bot's (``rules.credentials``)."""
+    configuration = data.get("configuration")
+    names = configuration.get("environment", {}) if isinstance(configuration, dict) else {}
     if not isinstance(names, dict):
         return [_policy(path, "manifest-invalid", "configuration.environment must map each "
                         "setting to an environment-variable name")]

@@ -16,6 +16,7 @@ from typing import Any
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
+from docker.models.images import Image
 from docker.types import LogConfig
 
 from activities.sandbox.base_image import ensure_base_image
@@ -97,15 +98,13 @@ def configured_env_names(files: dict[str, str]) -> list[str]:
             if problem_with(n) is None]
 
 
-def environment_for(client: docker.DockerClient, image: str,
-                    labels: dict[str, str]) -> dict[str, str]:
+def environment_for(built: Image, labels: dict[str, str]) -> dict[str, str]:
     """Values for the image's configured names, read here, inside the activity, from the
     integration's own secret store for its environment (never from the worker's
     environment): secrets travel by name only through workflows and histories."""
     from activities.deploy.naming import LABEL_ENVIRONMENT, LABEL_SLUG
 
-    names = [n for n in client.images.get(image).labels.get(LABEL_ENV_NAMES, "").split(",")
-             if n]
+    names = [n for n in built.labels.get(LABEL_ENV_NAMES, "").split(",") if n]
     return secret_store().values(labels[LABEL_SLUG], labels[LABEL_ENVIRONMENT], names)
 
 
@@ -135,10 +134,10 @@ def integration_network(client: docker.DockerClient) -> str:
     return INTEGRATION_NETWORK
 
 
-def run_as(client: docker.DockerClient, image: str) -> str | None:
+def run_as(built: Image) -> str | None:
     """The user to force on a container of ``image``: uid 65534 when the image would run as
     root (its checked Dockerfile says otherwise, but an image is not trusted on its word)."""
-    user = str((client.images.get(image).attrs.get("Config") or {}).get("User") or "")
+    user = str((built.attrs.get("Config") or {}).get("User") or "")
     name, _, group = user.partition(":")
     root = not name or name == "root" or (name.isdigit() and int(name) == 0) or (
         group == "root" or (group.isdigit() and int(group) == 0))
@@ -171,12 +170,13 @@ def run(client: docker.DockerClient, name: str, image: str, labels: dict[str, st
                 existing.reload()
             return existing
         remove(client, name)
+    built = client.images.get(image)  # its labels name the credentials, its config the user
     container = client.containers.create(
         image,
         name=name,
         labels=labels,
-        environment=environment_for(client, image, labels),
-        user=run_as(client, image),
+        environment=environment_for(built, labels),
+        user=run_as(built),
         network=integration_network(client),
         detach=True,
         ports={CONTAINER_PORT: ("127.0.0.1", None)},  # loopback only, an ephemeral port
