@@ -1,4 +1,4 @@
-"""Every activity the worker hosts."""
+"""Every activity the worker hosts, by the capability (task queue) that serves it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,19 @@ from activities.codegen.offline_update import OFFLINE_UPDATE_ACTIVITIES
 from activities.codegen.select import select_backend
 from activities.compat import COMPAT_ACTIVITIES
 from activities.credentials import CREDENTIAL_ACTIVITIES
-from activities.deploy.monitoring import MONITOR_ACTIVITIES
-from activities.deploy.steps import DEPLOY_ACTIVITIES
+from activities.deploy.monitoring import MONITOR_ACTIVITIES, probe_live_version
+from activities.deploy.steps import (
+    DEPLOY_ACTIVITIES,
+    build_version,
+    retire_color,
+    rollback_traffic,
+    route_instance,
+    run_smoke_checks,
+    shift_traffic,
+    start_instance,
+    wait_until_healthy,
+    watch_version,
+)
 from activities.github_ops import GITHUB_ACTIVITIES
 from activities.github_review import REVIEW_GITHUB_ACTIVITIES
 from activities.intake import INTAKE_ACTIVITIES
@@ -22,6 +33,7 @@ from activities.progress_comment import publish_progress
 from activities.review_checks import REVIEW_CHECK_ACTIVITIES
 from activities.update_steps import UPDATE_STEP_ACTIVITIES
 from activities.verify import VERIFY_ACTIVITIES
+from rules.task_queues import Capability
 
 ALL_ACTIVITIES: list[Callable[..., Any]] = [
     *INTAKE_ACTIVITIES,
@@ -43,3 +55,21 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     *REVIEW_CHECK_ACTIVITIES,
     *REVIEW_GITHUB_ACTIVITIES,
 ]
+
+# Generated or contributed code is only ever touched here: code checks and sandboxed tests.
+SANDBOX_ACTIVITIES: list[Callable[..., Any]] = list(VERIFY_ACTIVITIES)
+# What needs the deploy host itself: its Docker engine, its HAProxy, its loopback.
+DEPLOY_HOST_ACTIVITIES: list[Callable[..., Any]] = [
+    build_version, start_instance, wait_until_healthy, run_smoke_checks, route_instance,
+    shift_traffic, watch_version, retire_color, rollback_traffic, probe_live_version,
+]
+_ELSEWHERE = {id(fn) for fn in (*SANDBOX_ACTIVITIES, *DEPLOY_HOST_ACTIVITIES)}
+# Workflows' GitHub, registry and model calls: any host that reaches those.
+CONTROL_ACTIVITIES: list[Callable[..., Any]] = [
+    fn for fn in ALL_ACTIVITIES if id(fn) not in _ELSEWHERE]
+
+ACTIVITIES_BY_CAPABILITY: dict[Capability, list[Callable[..., Any]]] = {
+    Capability.CONTROL: CONTROL_ACTIVITIES,
+    Capability.SANDBOX: SANDBOX_ACTIVITIES,
+    Capability.DEPLOY: DEPLOY_HOST_ACTIVITIES,
+}

@@ -45,10 +45,10 @@ def _first_after(records: list[dict[str, Any]], version: str, after: float) -> f
 
 
 async def run(args: argparse.Namespace) -> int:
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
     from activities.deploy.traffic_steps import proxy_of
+    from infra.payload_codec import data_converter
     from infra.settings import get_settings
     from models.deploy import DeployInput, DeployKind, DeployResult, deploy_workflow_id
     from registry.deployments import previous_good
@@ -72,7 +72,7 @@ async def run(args: argparse.Namespace) -> int:
     proxy = proxy_of("development")
     tuning = quick_tuning(step_pause_s=args.step_pause, window_s=args.window, drain_timeout_s=10)
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=bin_path("temporal"), data_converter=pydantic_data_converter,
+        dev_server_existing_path=bin_path("temporal"), data_converter=data_converter(),
         ui=False, dev_server_log_level="error")
     queue = "bench-deploy"
     records_path = Path(tempfile.mkstemp(prefix="ccb-bd-records-", dir="/tmp")[1])

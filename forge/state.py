@@ -7,6 +7,7 @@ read) and writes every user's token to ``<data dir>/tokens.json`` (mode 0600).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -157,7 +158,15 @@ class Forge:
         git.update_ref(f"refs/heads/{branch}", commit, ZERO_SHA)
 
     def _issue_tokens(self) -> None:
-        given = self.config.tokens or {}
+        """Tokens for the demo users: given ones, else those already issued (a restarted forge
+        must not invalidate the tokens its clients hold), else new ones."""
+        kept: dict[str, str] = {}
+        if self.tokens_path.exists():
+            with contextlib.suppress(OSError, ValueError):
+                loaded = json.loads(self.tokens_path.read_text(encoding="utf-8"))
+                kept = {k: v for k, v in loaded.items()
+                        if isinstance(k, str) and isinstance(v, str) and v.startswith("ghp_")}
+        given = {**kept, **(self.config.tokens or {})}
         alphabet = string.ascii_letters + string.digits
         by_user = {login: given.get(login) or "ghp_" + "".join(
             secrets.choice(alphabet) for _ in range(36)) for login in DEMO_USERS}

@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.creation import ApprovalTimes
+from rules.task_queues import HOST_NAME, Capability, parse_capabilities
 
 
 class Settings(BaseSettings):
@@ -27,6 +28,16 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "ccb"
+    # Secured Temporal (Temporal Cloud, a cluster with TLS); infra/temporal_tls.py checks them.
+    # TLS is on when temporal_tls is true or any setting below is set: an API key always
+    # travels over TLS (Temporal Cloud requires it). Empty files mean the system's CA roots
+    # and no client certificate.
+    temporal_tls: bool = False
+    temporal_tls_ca_file: str = ""  # PEM of the CA that signed the server's certificate
+    temporal_tls_cert_file: str = ""  # mutual TLS: the client certificate (PEM) ...
+    temporal_tls_key_file: str = ""  # ... and its unencrypted private key (PEM)
+    temporal_tls_server_name: str = ""  # the name to expect on the server's certificate
+    temporal_api_key: SecretStr = SecretStr("")  # Temporal Cloud API key
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
     # The public address of the Web UI; derived from temporal_ui_port when empty.
@@ -69,6 +80,25 @@ class Settings(BaseSettings):
     # 5 s pauses, a 30 s window), e.g. '{"development": {"window_s": 5, "step_pause_s": 1}}'.
     # A deployment that names its own tuning (the CLI, a rollback) keeps it.
     deploy_tuning: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Which deploy host an environment deploys to (issue 16), e.g. '{"production": "edge-1"}':
+    # its steps go to the task queue `<task_queue>-deploy-edge-1`, served by the worker started
+    # there with CCB_DEPLOY_HOST=edge-1. Environments not named use `<task_queue>-deploy`.
+    deploy_hosts: dict[str, str] = Field(default_factory=dict)
+    # The deploy host this worker is (empty: the default host).
+    deploy_host: str = ""
+    # What this worker serves: control, sandbox, deploy (comma-separated) or all.
+    serve: str = "all"
+
+    # Temporal payloads (issue 16): the encryption keys ("id:base64key,..." — first encrypts,
+    # all decrypt), else the key file (empty: <data_dir>/payload-keys, made by `ccb up`);
+    # payloads over payload_claim_bytes go to the payload store (empty: the registry's
+    # table; dir:/path a directory) and history keeps their digest (0: never).
+    payload_keys: SecretStr = SecretStr("")
+    payload_keys_file: Path | None = None
+    payload_store: str = ""
+    payload_claim_bytes: int = Field(default=512, ge=0)
+    # Where `ccb up` serves the codec endpoint the Web UI decodes histories through.
+    codec_port: int = 8234
 
     # The integrations' secret store (``ccb secrets``); empty: <data_dir>/secrets.
     secrets_dir: Path | None = None
@@ -108,6 +138,34 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("deploy_host")
+    @classmethod
+    def _host_name(cls, value: str) -> str:
+        if value and not HOST_NAME.match(value):
+            raise ValueError(f"CCB_DEPLOY_HOST {value!r} is not a host name: use lowercase "
+                             "letters, digits and dashes (up to 41)")
+        return value
+
+    @field_validator("deploy_hosts")
+    @classmethod
+    def _host_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for environment, host in value.items():
+            if host and not HOST_NAME.match(host):
+                raise ValueError(f"CCB_DEPLOY_HOSTS: {environment}'s host {host!r} is not a "
+                                 "host name: use lowercase letters, digits and dashes")
+        return value
+
+    @field_validator("serve")
+    @classmethod
+    def _capabilities(cls, value: str) -> str:
+        parse_capabilities(value)  # raises the sentence that names the bad word
+        return value
+
+    @property
+    def capabilities(self) -> tuple[Capability, ...]:
+        """What this process's worker serves (``CCB_SERVE``)."""
+        return parse_capabilities(self.serve)
 
     @property
     def registry_url(self) -> str:

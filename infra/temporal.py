@@ -10,9 +10,11 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from infra.payload_codec import check_payload_settings, data_converter
+from infra.payload_crypto import PayloadKeyError
 from infra.settings import Settings
+from infra.temporal_tls import TemporalSettingError, temporal_security
 from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE, SEARCH_ATTRIBUTES
 
 __all__ = ["INTEGRATION_SLUG", "INTEGRATION_STATE", "SEARCH_ATTRIBUTES", "connect",
@@ -20,18 +22,36 @@ __all__ = ["INTEGRATION_SLUG", "INTEGRATION_STATE", "SEARCH_ATTRIBUTES", "connec
 
 
 async def connect(settings: Settings, *, attempts: int = 1, delay: float = 0.5) -> Client:
-    """A client with the pydantic converter; retries the first connection ``attempts`` times."""
+    """A client with the bot's converter (pydantic, with the payload codec); retries the
+    first connection ``attempts`` times.
+
+    Wrong TLS, API-key, payload-key or payload-store settings raise TemporalSettingError (a
+    ConnectionError) at once: retrying cannot fix them.
+    """
+    security = temporal_security(settings)
+    try:
+        check_payload_settings(settings)
+    except PayloadKeyError as exc:
+        raise TemporalSettingError(str(exc)) from None
     last: Exception | None = None
     for _ in range(max(1, attempts)):
         try:
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
+                tls=security.tls,
+                api_key=security.api_key,
+                data_converter=data_converter(),
             )
         except Exception as exc:  # noqa: BLE001 - the server may still be starting
             last = exc
             await asyncio.sleep(delay)
+    if security.uses_tls:
+        raise ConnectionError(
+            f"cannot reach Temporal at {settings.temporal_address} over TLS: {last}. Check "
+            "CCB_TEMPORAL_ADDRESS, the CCB_TEMPORAL_TLS_* settings (the server's CA, the "
+            "client certificate and key) and CCB_TEMPORAL_API_KEY"
+        ) from last
     raise ConnectionError(
         f"cannot reach Temporal at {settings.temporal_address}: {last}. Start the stack with "
         "`ccb up`, or set CCB_TEMPORAL_ADDRESS to a running server"

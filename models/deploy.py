@@ -249,6 +249,7 @@ class LivePlan(BaseModel):
     state: str = ""
     runtime: Runtime = Runtime.DOCKER
     tuning: DeployTuning = Field(default_factory=DeployTuning)  # the environment's
+    host: str = ""  # the deploy host the environment names ("" the default host)
 
 
 class DeployResult(BaseModel):
@@ -289,6 +290,7 @@ class MonitorInput(BaseModel):
     rollback_tuning: DeployTuning = Field(
         default_factory=lambda: DeployTuning(steps=[100], step_pause_s=0, window_s=10))
     checks_per_run: int = Field(default=500, ge=1)  # continue-as-new after this many
+    host: str = ""  # the deploy host whose proxy the probes ask ("" the default host)
     max_checks: int = Field(default=0, ge=0)  # stop after this many in all (0: never; tests)
     # carried over by continue-as-new
     checks_done: int = 0

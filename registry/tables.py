@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -86,3 +86,15 @@ class EventRow(SQLModel, table=True):
     integration_id: int | None = Field(default=None, foreign_key="integrations.id", index=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON))
+
+
+class PayloadBlob(SQLModel, table=True):
+    """A large Temporal payload kept out of history (the claim-check codec): history holds
+    its digest; the bytes, already encrypted when encryption is on, live here."""
+
+    __tablename__ = "payload_blobs"
+
+    digest: str = Field(primary_key=True, max_length=64)  # sha256 hex of ``data``
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    size: int = 0
+    created_at: datetime = Field(default_factory=utcnow)

@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 async def record() -> None:
     os.environ["CCB_DATA_DIR"] = tempfile.mkdtemp(prefix="ccb-record-")
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
+    from infra.payload_codec import data_converter
     from infra.temporal import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.intake import IntakeInput, IntakeResult
     from tests.conftest import running_worker
@@ -39,7 +39,7 @@ async def record() -> None:
     }
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         search_attributes=[INTEGRATION_SLUG, INTEGRATION_STATE], ui=False,
     )
     try:

@@ -14,6 +14,7 @@ import typer
 from infra.settings import get_settings
 from starter.cli_commands import register
 from starter.cli_deploy import register as register_deploy
+from starter.cli_payloads import register as register_payloads
 from starter.cli_secrets import register as register_secrets
 from starter.cli_update import register as register_update
 
@@ -49,21 +50,7 @@ def up(
             loop.add_signal_handler(sig, stop.set)
         try:
             await stack.start()
-            if sample:
-                code = await _run_sample(stack.embedded_settings)
-                if once or code:
-                    return code
-            while not stop.is_set():
-                dead = stack.dead_child()
-                if dead is not None:
-                    typer.echo(f"ccb: {dead.name} stopped unexpectedly "
-                               f"(exit {dead.process.returncode}); see {dead.log}", err=True)
-                    return 1
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
-            return 0
+            return await _supervised(stack, stop, sample=sample, once=once)
         finally:
             typer.echo("ccb: stopping")
             stack.stop()
@@ -76,6 +63,25 @@ def up(
     except ConnectionError as exc:
         fail(str(exc), 1)
     raise typer.Exit(code)
+
+
+async def _supervised(stack: Any, stop: asyncio.Event, *, sample: bool, once: bool) -> int:
+    """Supervise the stack until ``stop`` or until it gives up; the sample, if asked for,
+    runs meanwhile, so a child that dies during it is restarted too."""
+    supervisor = asyncio.create_task(stack.supervise(stop))
+    sending = asyncio.create_task(_run_sample(stack.embedded_settings)) if sample else None
+    try:
+        if sending is not None:
+            await asyncio.wait({supervisor, sending}, return_when=asyncio.FIRST_COMPLETED)
+            if sending.done() and (once or sending.result()):
+                return sending.result()
+        return await supervisor
+    finally:
+        stop.set()
+        if sending is not None and not sending.done():
+            sending.cancel()
+        await asyncio.gather(supervisor, *([sending] if sending else []),
+                             return_exceptions=True)
 
 
 async def _run_sample(settings: Any) -> int:
@@ -155,6 +161,7 @@ register(app)
 register_deploy(app)
 register_update(app)
 register_secrets(app)
+register_payloads(app)
 
 
 def _guard(command: Callable[[], None]) -> int:

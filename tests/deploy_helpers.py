@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
 
 from activities.deploy import containers, local_processes
 from activities.deploy.monitoring import MONITOR_ACTIVITIES
@@ -39,6 +38,7 @@ from models.deployment import Color
 from models.events import EventType
 from models.states import IntegrationState
 from registry.store import Registry
+from worker import Workers, serving
 from workflows.deploy import DeployWorkflow
 from workflows.monitor import HealthMonitorWorkflow
 
@@ -163,13 +163,12 @@ def other(color: Color) -> Color:
 
 
 @contextlib.asynccontextmanager
-async def deploy_worker(client: Client, task_queue: str) -> AsyncIterator[Worker]:
+async def deploy_worker(client: Client, task_queue: str) -> AsyncIterator[Workers]:
     """A worker with the deployment's workflows and activities, in this process."""
     with ThreadPoolExecutor(max_workers=16) as executor:
-        async with Worker(client, task_queue=task_queue, workflows=DEPLOY_WORKFLOWS,
-                          activities=ALL_DEPLOY_ACTIVITIES, activity_executor=executor,
-                          max_concurrent_activities=16) as worker:
-            yield worker
+        async with serving(client, task_queue, executor, workflows=DEPLOY_WORKFLOWS,
+                           activities=ALL_DEPLOY_ACTIVITIES) as workers:
+            yield workers
 
 
 def start_worker_process(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -508,7 +508,8 @@ async def test_an_overload_then_a_rate_limit_are_retried_by_temporal_to_success(
             failures.append((attrs.attempt, attrs.last_failure))
     ((attempt, last_failure),) = failures  # one started event, at the attempt that completed
     assert attempt == 3
-    assert "429 rate_limit_error" in last_failure.message
+    # Failure messages are encoded in history (they can quote issue text): decode them.
+    assert "429 rate_limit_error" in str(await client.data_converter.decode_failure(last_failure))
     delay = last_failure.application_failure_info.next_retry_delay.ToTimedelta()
     assert delay == timedelta(seconds=1)  # the retry-after header reached Temporal
     (call,) = usage_store.calls(KEY)  # only the successful call had usage

@@ -16,9 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payloads
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from infra.payload_codec import data_converter
 from infra.settings import get_settings
 from tests.conftest import REPO_ROOT
 from tests.deploy_helpers import cleanup, quick_environment_tuning
@@ -37,7 +39,7 @@ def _stack_env(data: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(CCB_DATA_DIR=str(data), CCB_TEMPORAL_PORT=str(_free_port()),
                CCB_TEMPORAL_UI_PORT=str(_free_port()), CCB_STARTER_PORT=str(_free_port()),
-               CCB_FORGE_PORT=str(_free_port()))
+               CCB_FORGE_PORT=str(_free_port()), CCB_CODEC_PORT=str(_free_port()))
     for var in ("CCB_DATABASE_URL", "GITHUB_TOKEN", "CCB_GITHUB_TOKEN", "CCB_GITHUB_APP_ID",
                 "ANTHROPIC_API_KEY", "CCB_ANTHROPIC_API_KEY", "CCB_GITHUB_API_URL"):
         env.pop(var, None)
@@ -109,7 +111,7 @@ async def _run_then_restart(tmp_path: Path, data: Path, env: dict[str, str]) -> 
                     pass
                 await asyncio.sleep(0.5)
             client = await Client.connect(f"127.0.0.1:{env['CCB_TEMPORAL_PORT']}",
-                                          data_converter=pydantic_data_converter)
+                                          data_converter=data_converter())
             query = ('CcbIntegrationSlug = "acme-weather" AND CcbState = "ACTIVE" '
                      'AND ExecutionStatus = "Completed"')
             listed = await visible(client, query, expect=1)
@@ -122,6 +124,23 @@ async def _run_then_restart(tmp_path: Path, data: Path, env: dict[str, str]) -> 
             assert answer.status_code == 200, answer.text
             assert [e["execution"]["workflowId"] for e in answer.json()["executions"]] == [
                 "create-demo-integrations-1"]
+
+            # The Web UI decodes through the stack's codec server: its settings name it, and
+            # the payloads history holds (encrypted, claim-checked) come back readable.
+            codec = f"http://127.0.0.1:{env['CCB_CODEC_PORT']}"
+            ui_settings = await http.get(
+                f"http://127.0.0.1:{env['CCB_TEMPORAL_UI_PORT']}/api/v1/settings")
+            assert ui_settings.json()["Codec"]["Endpoint"] == codec, ui_settings.text
+            raw = await Client.connect(f"127.0.0.1:{env['CCB_TEMPORAL_PORT']}")
+            started = (await raw.get_workflow_handle("create-demo-integrations-1")
+                       .fetch_history()).events[0].workflow_execution_started_event_attributes
+            assert started.input.payloads[0].metadata["encoding"] == b"claim-check/sha256"
+            decoded = await http.post(f"{codec}/decode",
+                                      content=json_format.MessageToJson(started.input),
+                                      headers={"Content-Type": "application/json"})
+            assert decoded.status_code == 200, decoded.text
+            [payload] = json_format.Parse(decoded.text, Payloads()).payloads
+            assert b"Acme Weather" in payload.data
     finally:
         second.send_signal(signal.SIGINT)
         output, _ = second.communicate(timeout=60)

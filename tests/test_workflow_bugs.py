@@ -30,13 +30,16 @@ async def _broken_review(run: ReviewRun) -> ReviewOutcome:
     raise TypeError(BUG)
 
 
-async def _task_failures(handle: WorkflowHandle, timeout: float = 180) -> list[str]:
+async def _task_failures(client: Client, handle: WorkflowHandle,
+                         timeout: float = 180) -> list[str]:
     """Wait (bounded) until the history shows a failed workflow task; their messages."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         history = await handle.fetch_history()
-        failures = [e.workflow_task_failed_event_attributes.failure.message
+        # The messages are encoded (they can quote issue text): decode as a reader would.
+        failures = [str(await client.data_converter.decode_failure(
+                        e.workflow_task_failed_event_attributes.failure))
                     for e in history.events
                     if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED]
         if failures:
@@ -58,7 +61,7 @@ async def test_a_bug_fails_the_task_and_a_fixed_worker_resumes_without_compensat
         patch.setattr(workflows.request_run, "review_as_child", _broken_review)
         async with running_worker(client, task_queue):
             handle = await start_creation(client, world, issue, task_queue)
-            failures = await _task_failures(handle)
+            failures = await _task_failures(client, handle)
     assert any(BUG in message for message in failures), failures
     description = await handle.describe()
     assert description.status is not None and description.status.name == "RUNNING"

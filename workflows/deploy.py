@@ -74,6 +74,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import DEPLOY_BUILD_TIMEOUT, DEPLOY_STEP_TIMEOUT, deploy_step
 
 FLAGS_BY_ACTIVITY_PATCH = "deploy-reads-flags-by-activity"
+# The steps that need the deploy host itself (its Docker engine, its proxy): they go to the
+# deploy queue of the host the environment names (rules/task_queues.py); the rest (registry
+# writes, flags, gates) stay on the control queue.
+HOST_STEPS = frozenset({build_version, start_instance, wait_until_healthy, run_smoke_checks,
+                        route_instance, shift_traffic, watch_version, retire_color,
+                        rollback_traffic})
 # Timeouts and retries of the deployment's steps, in one place.
 SLACK = timedelta(minutes=2)  # added to the waits a step does on purpose
 S = IntegrationState
@@ -271,7 +277,7 @@ class DeployWorkflow:
             await workflow.start_child_workflow(
                 "HealthMonitorWorkflow",
                 MonitorInput(slug=inp.slug, environment=inp.environment,
-                             interval_s=plan.health_interval_s),
+                             interval_s=plan.health_interval_s, host=plan.host),
                 id=monitor_workflow_id(inp.environment, inp.slug),
                 parent_close_policy=ParentClosePolicy.ABANDON)
         except WorkflowAlreadyStartedError:
@@ -308,7 +314,10 @@ class DeployWorkflow:
         return flags_for(environment)
 
     async def _act(self, fn: Any, arg: object, limit: timedelta = DEPLOY_STEP_TIMEOUT) -> Any:
-        return await workflow.execute_activity(fn, arg, **deploy_step(limit))
+        """A step; one that needs the deploy host goes to the queue of the plan's host."""
+        plan: LivePlan | None = getattr(self, "_plan", None)
+        host = (plan.host if plan else "") if fn in HOST_STEPS else None
+        return await workflow.execute_activity(fn, arg, **deploy_step(limit, host))
 
     async def _record(self, status: DeploymentStatus, reason: str = "") -> None:
         inst = self._instance if hasattr(self, "_instance") else None

@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.flags import FeatureFlags
     from workflows.deploy import FLAGS_BY_ACTIVITY_PATCH, DeployWorkflow, reason_of
-    from workflows.policies import ALERT_COMMENT_STEP, PROBE_STEP
+    from workflows.policies import ALERT_COMMENT_STEP, PROBE_STEP, probe_step
 
 
 
@@ -65,7 +65,7 @@ class HealthMonitorWorkflow:
         checks_this_run = 0
         while True:
             probe: ProbeResult = await workflow.execute_activity(
-                probe_live_version, target, **PROBE_STEP)
+                probe_live_version, target, **probe_step(inp.host))
             self._last = probe
             state.checks_done += 1
             checks_this_run += 1

@@ -7,6 +7,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from rules.task_queues import Capability, queue_for
+
 # Quick local work (parsing, registry writes).
 LOCAL_STEP_TIMEOUT = timedelta(seconds=30)
 LOCAL_STEP_HEARTBEAT = timedelta(seconds=5)
@@ -50,6 +52,16 @@ SANDBOX_STEP = workflow.ActivityConfig(start_to_close_timeout=SANDBOX_TIMEOUT,
                                        heartbeat_timeout=SANDBOX_HEARTBEAT,
                                        retry_policy=DEFAULT_RETRY)
 
+
+def on_queue(capability: Capability, host: str = "") -> str:
+    """The task queue of ``capability`` beside the control queue this workflow runs on."""
+    return queue_for(workflow.info().task_queue, capability, host)
+
+
+def sandbox_step() -> workflow.ActivityConfig:
+    """The sandbox bundle, sent to the sandbox queue (checks and tests of generated code)."""
+    return workflow.ActivityConfig(**SANDBOX_STEP, task_queue=on_queue(Capability.SANDBOX))
+
 # Deployment steps: builds, containers, health waits and traffic shifts. A killed worker's
 # step is noticed within the heartbeat; a step that waits on purpose gets its own limit.
 DEPLOY_STEP_TIMEOUT = timedelta(minutes=2)
@@ -59,10 +71,17 @@ DEPLOY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeffi
                            maximum_interval=timedelta(seconds=20), maximum_attempts=8)
 
 
-def deploy_step(limit: timedelta = DEPLOY_STEP_TIMEOUT) -> workflow.ActivityConfig:
-    """The deploy bundle, with ``limit`` for a step that waits longer (a build, a watch)."""
-    return workflow.ActivityConfig(start_to_close_timeout=limit,
-                                   heartbeat_timeout=DEPLOY_HEARTBEAT, retry_policy=DEPLOY_RETRY)
+def deploy_step(limit: timedelta = DEPLOY_STEP_TIMEOUT,
+                host: str | None = None) -> workflow.ActivityConfig:
+    """The deploy bundle, with ``limit`` for a step that waits longer (a build, a watch);
+    a step that needs the deploy host (``host`` not None: "" is the default host) goes to
+    that host's deploy queue."""
+    config = workflow.ActivityConfig(start_to_close_timeout=limit,
+                                     heartbeat_timeout=DEPLOY_HEARTBEAT,
+                                     retry_policy=DEPLOY_RETRY)
+    if host is not None:
+        config["task_queue"] = on_queue(Capability.DEPLOY, host)
+    return config
 
 
 DEPLOY_STEP = deploy_step()
@@ -73,6 +92,11 @@ PROBE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1),
                           maximum_interval=timedelta(seconds=10), maximum_attempts=3)
 PROBE_STEP = workflow.ActivityConfig(start_to_close_timeout=PROBE_TIMEOUT,
                                      retry_policy=PROBE_RETRY)
+
+
+def probe_step(host: str) -> workflow.ActivityConfig:
+    """A probe runs where the proxy it asks runs: on the deploy host."""
+    return workflow.ActivityConfig(**PROBE_STEP, task_queue=on_queue(Capability.DEPLOY, host))
 # A health alert's comment: a GitHub call, retried as a probe is (the audit event is the alert).
 ALERT_COMMENT_STEP = workflow.ActivityConfig(start_to_close_timeout=timedelta(minutes=2),
                                              retry_policy=PROBE_RETRY)

@@ -57,7 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
-    from workflows.policies import GITHUB_STEP, LOCAL_STEP, MODEL_STEP, SANDBOX_STEP
+    from workflows.policies import GITHUB_STEP, LOCAL_STEP, MODEL_STEP, sandbox_step
     from workflows.review import review_as_child
     from workflows.saga import Saga
 
@@ -204,12 +204,12 @@ class RequestRun(AwaitsHumanDecision):
 
     async def _check(self, slug: str, files: dict[str, str]) -> list[Finding]:
         findings: list[Finding] = await workflow.execute_activity(
-            check_generated_code, CheckRequest(slug=slug, files=files), **SANDBOX_STEP)
+            check_generated_code, CheckRequest(slug=slug, files=files), **sandbox_step())
         return findings
 
     async def _test(self, request: TestRequest) -> TestReport:
         report: TestReport = await workflow.execute_activity(
-            run_generated_tests, request, **SANDBOX_STEP)
+            run_generated_tests, request, **sandbox_step())
         return report
 
     # -- a person's decision ------------------------------------------------------------------

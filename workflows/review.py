@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         LOCAL_HEARTBEATING_STEP,
         LOCAL_STEP,
         MODEL_STEP,
-        SANDBOX_STEP,
+        sandbox_step,
     )
 
 MODEL_REVIEW_PATCH = "code-review-by-model"  # runs started before it skip the model review
@@ -168,7 +168,7 @@ class CodeReviewWorkflow:
             if known is None:
                 findings += await workflow.execute_activity(
                     check_generated_code, CheckRequest(slug=slug, files=files),
-                    **SANDBOX_STEP)
+                    **sandbox_step())
             else:
                 findings += known.findings
             findings += await workflow.execute_activity(
@@ -182,7 +182,7 @@ class CodeReviewWorkflow:
             reports.append(await workflow.execute_activity(
                 run_generated_tests, TestRequest(slug=slug, files=files,
                                                  coverage_gate=inp.options.coverage_gate),
-                **SANDBOX_STEP))
+                **sandbox_step()))
 
         report = min(reports, key=lambda r: (r.passed and r.meets_coverage,
                                              r.coverage_percent or 0.0))

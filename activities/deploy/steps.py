@@ -145,6 +145,7 @@ def plan_deployment(request: PlanRequest) -> LivePlan:
         state=integration.state,
         runtime=runtime,
         tuning=environment_tuning(request.environment),
+        host=get_settings().deploy_hosts.get(str(request.environment), ""),
     )
 
 
