@@ -33,8 +33,8 @@ from pydantic import SecretStr
 from infra.payload_codec import payload_keys_path
 from infra.payload_crypto import rotate_key_file
 from infra.settings import Settings
-from rules.task_queues import ALL_CAPABILITIES, queue_for
 from infra.temporal import SEARCH_ATTRIBUTES, connect, ensure_search_attributes
+from rules.task_queues import ALL_CAPABILITIES, queue_for
 from starter.stack_children import CRASH_WINDOW, Child, popen_child
 
 STARTUP_TIMEOUT = 60.0
