@@ -55,6 +55,9 @@ class RegistryBlobStore:
 
         return get_blob(self.registry, digest)
 
+    def close(self) -> None:
+        self.registry.engine.dispose()
+
 
 class DirectoryBlobStore:
     """Blobs as files ``<root>/<2 hex>/<digest>`` (a shared volume for several hosts)."""

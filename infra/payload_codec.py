@@ -10,6 +10,7 @@ the settings when it runs, so a client built once follows the process's current 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -83,15 +84,24 @@ def pipeline_for(settings: Settings) -> Pipeline:
     return Pipeline(codecs)
 
 
+KEPT_PIPELINES = 4  # a process whose settings change (tests) keeps the last few
+RESTAT_SECONDS = 1.0  # a rotated key file is picked up within this
+
+
 class BotCodec(PayloadCodec):
     """The pipeline of the current settings (one per distinct configuration, kept)."""
 
     def __init__(self, settings: Callable[[], Settings] = get_settings) -> None:
         self._settings = settings
         self._pipelines: dict[tuple[object, ...], Pipeline] = {}
+        self._last: tuple[Settings, float, Pipeline] | None = None
 
     def pipeline(self) -> Pipeline:
         s = self._settings()
+        now = time.monotonic()
+        last = self._last
+        if last is not None and last[0] is s and now - last[1] < RESTAT_SECONDS:
+            return last[2]  # the same settings object, the key file looked at just now
         path = payload_keys_path(s)
         try:
             stamp = path.stat().st_mtime_ns
@@ -99,9 +109,16 @@ class BotCodec(PayloadCodec):
             stamp = 0
         key = (s.payload_keys.get_secret_value(), str(path), stamp, s.payload_store,
                s.payload_claim_bytes, s.registry_url)
-        if key not in self._pipelines:
-            self._pipelines[key] = pipeline_for(s)
-        return self._pipelines[key]
+        pipeline = self._pipelines.pop(key, None) or pipeline_for(s)
+        self._pipelines[key] = pipeline  # the most recent last
+        while len(self._pipelines) > KEPT_PIPELINES:
+            old = self._pipelines.pop(next(iter(self._pipelines)))
+            for codec in old.codecs:
+                close = getattr(getattr(codec, "store", None), "close", None)
+                if close is not None:
+                    close()
+        self._last = (s, now, pipeline)
+        return pipeline
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return await self.pipeline().encode(payloads)

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from registry.store import open_registry
+from starter.dispatch import registered_workflows
 from starter.webhooks import webhook_router
 
 READY_CHECK_TIMEOUT = 2.0
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         open_registry(settings.registry_url)  # schema created on start
+        registered_workflows()  # the workflow registry's slow import, before any delivery
         app.state.starter = StarterState(settings)
         yield
 

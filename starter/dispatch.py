@@ -10,6 +10,7 @@ raises ``TemporalUnavailable``.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -76,8 +77,10 @@ class Outcome:
         return data
 
 
+@functools.cache
 def registered_workflows() -> frozenset[str]:
-    """The workflow type names the worker hosts (read from ``workflows.registry``)."""
+    """The workflow type names the worker hosts (read from ``workflows.registry`` once: its
+    import takes seconds, so the starter does it at start, not on a delivery)."""
     from workflows.registry import ALL_WORKFLOWS
 
     found = set()
