@@ -145,6 +145,11 @@ def test_a_blob_is_stored_once_and_read_back(any_registry: Registry) -> None:
     put_blob(any_registry, digest, data)
     put_blob(any_registry, digest, data)  # a retry, or another process: no error, no copy
     assert get_blob(any_registry, digest) == data
-    with any_registry.engine.connect() as conn:
-        assert conn.exec_driver_sql(
-            f"SELECT count(*) FROM payload_blobs WHERE digest = '{digest}'").scalar() == 1
+    from sqlalchemy import func, select
+
+    from registry.tables import PayloadBlob
+
+    with any_registry.session() as session:
+        count = session.exec(select(func.count()).select_from(PayloadBlob)  # type: ignore[call-overload]
+                             .where(PayloadBlob.digest == digest)).one()
+    assert tuple(count) == (1,)
