@@ -20,6 +20,10 @@ sys.path.insert(0, str(ROOT))
 
 async def record() -> None:
     os.environ["CCB_DATA_DIR"] = tempfile.mkdtemp(prefix="ccb-record-")
+    # Fixtures keep payloads in clear and whole: replay must not need this run's keys or
+    # payload store (the codec passes such payloads through, so they replay either way).
+    os.environ["CCB_PAYLOAD_CLAIM_BYTES"] = "0"
+    os.environ["CCB_PAYLOAD_KEYS"] = ""
     from temporalio.testing import WorkflowEnvironment
 
     from infra.payload_codec import data_converter
