@@ -44,7 +44,11 @@ async def test_approval_expires_after_seven_days_and_compensations_run(
 
     # Reminders: every edit of the progress comment is an activity in the history.
     history = await handle.fetch_history()
-    notes = [str(e.activity_task_scheduled_event_attributes.input)
+    # Large inputs are claim-checked: decode them as the worker does.
+    codec = client.data_converter.payload_codec
+    assert codec is not None
+    notes = [str(await codec.decode(list(e.activity_task_scheduled_event_attributes.input
+                                         .payloads)))
              for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
              and e.activity_task_scheduled_event_attributes.activity_type.name
              == "publish_progress"]

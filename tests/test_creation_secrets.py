@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 
 from infra.settings import get_settings
@@ -85,6 +86,18 @@ async def test_no_secret_in_histories_or_logs(
             execution.id, run_id=execution.run_id).fetch_history()
         histories[f"{execution.workflow_type} {execution.id}/{execution.run_id}"] = \
             history.to_json()
+    # Large payloads live in the payload store (history keeps their digest): scan it too.
+    from sqlmodel import select
+
+    from registry.store import open_registry
+    from registry.tables import PayloadBlob
+
+    codec = client.data_converter.payload_codec
+    assert codec is not None
+    with open_registry(get_settings().registry_url).session() as session:
+        blobs = [Payload.FromString(row.data) for row in session.exec(select(PayloadBlob))]
+    histories["payload store"] = str(await codec.decode(blobs))
+    assert len(blobs) > 0  # the scan has something to read
     out, err = capfd.readouterr()
     files = {str(p): p.read_text(errors="replace") for p in data_dir.rglob("*.log")}
     texts = {**histories, "log records": "\n".join(logs.lines), "stdout": out, "stderr": err,
