@@ -259,18 +259,23 @@ def test_fault_injection_is_off_unless_enabled(tmp_path: Path) -> None:
         assert answer.status_code == 404
 
 
-def test_tokens_file_is_private_and_new_per_start(tmp_path: Path) -> None:
+def test_tokens_file_is_private_and_kept_across_restarts(tmp_path: Path) -> None:
+    """``ccb up`` restarts a forge that died: the tokens its clients hold must stay valid.
+    Deleting the file rotates them."""
     with running_forge(tmp_path) as first:
         number = first.github("alice").get_repo(first.full_name).create_issue("kept").number
     path = tmp_path / "tokens.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert json.loads(path.read_text()) == first.tokens
     with running_forge(tmp_path) as second:
-        assert set(second.tokens) == {"ccb-bot", "alice", "bob", "carol"}
-        assert second.tokens["alice"] != first.tokens["alice"]
+        assert second.tokens == first.tokens
         assert second.github("alice").get_repo(second.full_name).get_issue(number).title == \
             "kept"
-        old = Github(base_url=second.api_url, auth=Auth.Token(first.tokens["alice"]),
+    path.unlink()
+    with running_forge(tmp_path) as third:
+        assert set(third.tokens) == {"ccb-bot", "alice", "bob", "carol"}
+        assert third.tokens["alice"] != first.tokens["alice"]
+        old = Github(base_url=third.api_url, auth=Auth.Token(first.tokens["alice"]),
                      retry=None)
         with pytest.raises(BadCredentialsException):
             _ = old.get_user().login
