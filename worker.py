@@ -105,6 +105,10 @@ async def run_worker(settings: Settings, capabilities: Sequence[Capability]) -> 
     """Connect, create the registry schema, poll until a signal asks us to stop."""
     open_registry(settings.registry_url)  # schema created on start
     client = await connect(settings, attempts=60)
+    if Capability.CONTROL in capabilities:
+        from infra.schedules import ensure_schedules
+
+        log.info(await ensure_schedules(client, settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

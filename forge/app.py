@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from forge.errors import DOCS_URL, GitHubError, bad_credentials, validation_failed
 from forge.payloads import Urls, current_urls
-from forge.routes import git, issues, pulls, repos
+from forge.routes import git, issues, pages, pulls, repos
 from forge.state import Fault, Forge
 
 log = logging.getLogger("forge")
@@ -56,6 +56,7 @@ def create_app(forge: Forge) -> FastAPI:
     for module in (repos, issues, pulls, git):  # repos first: /commits/{ref}/status*
         app.include_router(module.router, prefix=API_PREFIX)
     add_test_routes(app, forge)
+    app.include_router(pages.router)  # last: its path pattern must not shadow the API
 
     @app.exception_handler(GitHubError)
     async def github_error(_: Request, exc: GitHubError) -> Response:

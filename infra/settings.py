@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     payload_keys_file: Path | None = None
     payload_store: str = ""
     payload_claim_bytes: int = Field(default=512, ge=0)
+    # How often the schedule `ccb-reverify` re-checks every ACTIVE integration (0: never).
+    reverify_interval_hours: float = Field(default=24.0, ge=0)
     # Where `ccb up` serves the codec endpoint the Web UI decodes histories through.
     codec_port: int = 8234
 

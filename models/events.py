@@ -19,6 +19,7 @@ class EventType(StrEnum):
     DEPLOYMENT_COMPLETED = "deployment.completed"
     INTEGRATION_ACTIVATED = "integration.activated"
     ERROR_OCCURRED = "error.occurred"
+    VERIFICATION_COMPLETED = "verification.completed"  # a scheduled re-verification's result
 
 
 class AuditEvent(BaseModel):

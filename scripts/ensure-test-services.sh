@@ -33,6 +33,9 @@ fi
 # HAProxy, the blue-green traffic switch.
 bash scripts/ensure-haproxy.sh || true
 
+# Chromium, headless, for the status page's rendering test.
+bash scripts/ensure-chromium.sh || true
+
 # docker-compose, to check docker-compose.temporal.yml.
 as_root_install docker-compose docker-compose || true
 exit 0

@@ -14,6 +14,7 @@ from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from registry.store import open_registry
 from starter.dispatch import registered_workflows
+from starter.status_page import status_router
 from starter.webhooks import webhook_router
 
 READY_CHECK_TIMEOUT = 2.0
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             status_code=200 if ok else 503)
 
     app.include_router(webhook_router(settings))
+    app.include_router(status_router(settings))
     return app
 
 

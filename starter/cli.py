@@ -15,6 +15,7 @@ from infra.settings import get_settings
 from starter.cli_commands import register
 from starter.cli_deploy import register as register_deploy
 from starter.cli_payloads import register as register_payloads
+from starter.cli_schedules import register as register_schedules
 from starter.cli_secrets import register as register_secrets
 from starter.cli_update import register as register_update
 
@@ -162,6 +163,7 @@ register_deploy(app)
 register_update(app)
 register_secrets(app)
 register_payloads(app)
+register_schedules(app)
 
 
 def _guard(command: Callable[[], None]) -> int:
@@ -184,3 +186,7 @@ def main() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -141,12 +143,48 @@ async def _run_then_restart(tmp_path: Path, data: Path, env: dict[str, str]) -> 
             assert decoded.status_code == 200, decoded.text
             [payload] = json_format.Parse(decoded.text, Payloads()).payloads
             assert b"Acme Weather" in payload.data
+
+            # The status page after the sample, rendered in headless Chromium.
+            page = await http.get(f"http://127.0.0.1:{env['CCB_STARTER_PORT']}/")
+            assert page.status_code == 200, page.text
+            dom = _render_in_chromium(page.text, data)
+            assert 'class="ACTIVE">ACTIVE' in dom and "acme-weather" in dom
+            assert "development: 0.1.0 (blue)" in dom and "healthy" in dom
+            links = {text: html.unescape(url) for url, text in
+                     re.findall(r'<a href="([^"]+)">([^<]+)</a>', dom)}
+            assert {"issue", "pull request", "workflows"} <= set(links), links
+            for text in ("issue", "pull request", "workflows"):
+                assert (await http.get(links[text])).status_code == 200, (text, links[text])
     finally:
         second.send_signal(signal.SIGINT)
         output, _ = second.communicate(timeout=60)
     assert second.returncode == 0, output
     assert "ccb: stopped" in output
     assert list(data.glob("logs/*.log"))
+
+
+def _render_in_chromium(page: str, data: Path) -> str:
+    """The page as headless Chromium lays it out (its DOM), and a phone-sized screenshot
+    kept under ``.data/artifacts/``. Chromium runs in a network namespace with only
+    loopback: the page needs nothing from anywhere."""
+    source = data / "status.html"
+    source.write_text(page)
+    artifacts = REPO_ROOT / ".data" / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shot = artifacts / "status-page.png"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--no-first-run", "--disable-component-update", "--disable-sync",
+             "--window-size=412,900"]
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: run scripts/ensure-chromium.sh"
+    isolated = ["unshare", "--net", chromium, *flags]
+    subprocess.run([*isolated, f"--screenshot={shot}", source.as_uri()], check=True,
+                   capture_output=True, timeout=120)
+    dom = subprocess.run([*isolated, "--dump-dom", source.as_uri()], check=True,
+                         capture_output=True, text=True, timeout=120).stdout
+    assert shot.stat().st_size > 1000
+    print(f"\nstatus page screenshot: {shot}")
+    return dom
 
 
 def test_compose_file_is_valid() -> None:

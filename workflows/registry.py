@@ -7,6 +7,7 @@ from workflows.deploy import DeployWorkflow
 from workflows.intake import IntegrationIntakeWorkflow
 from workflows.monitor import HealthMonitorWorkflow
 from workflows.refusal import BotReplyWorkflow
+from workflows.reverify import ReverifyWorkflow
 from workflows.review import CodeReviewWorkflow
 from workflows.update import IntegrationUpdateWorkflow
 
@@ -18,4 +19,5 @@ ALL_WORKFLOWS: list[type] = [
     BotReplyWorkflow,  # the webhook starter's one-comment answers (refusals, command replies)
     IntegrationUpdateWorkflow,  # integration-update issues and `ccb update`
     CodeReviewWorkflow,  # every push to a PR touching integrations/
+    ReverifyWorkflow,  # the re-verification schedule's runs
 ]
