@@ -19,6 +19,7 @@ class EventType(StrEnum):
     DEPLOYMENT_COMPLETED = "deployment.completed"
     INTEGRATION_ACTIVATED = "integration.activated"
     ERROR_OCCURRED = "error.occurred"
+    OPERATOR_ACTION = "operator.action"  # an action taken through the REST API (who, what)
 
 
 class AuditEvent(BaseModel):
