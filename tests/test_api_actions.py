@@ -7,12 +7,16 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from models.creation import CreationResult
 from models.deploy import DeployInput
 from models.events import EventType
 from registry.store import Registry
+from starter.api.schemas import ApproveBody, ChangesBody
 from tests.api_helpers import OPERATE, TOKENS, api_app, api_client
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
@@ -139,3 +143,35 @@ async def test_cancel_reaches_a_waiting_request_and_unknown_ones_are_404(
     assert [(a["action"], a["status"], a["actor"]) for a in api_actions(registry)] == [
         ("cancel", "not_found", "ops-bot"), ("retry", "not_found", "ops-bot"),
         ("cancel", "cancelled", "ops-bot")]
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=50),
+                    lambda inner: st.lists(inner, max_size=3)
+                    | st.dictionaries(st.text(max_size=10), inner, max_size=3), max_leaves=8)
+BODIES = st.one_of(
+    JSON,
+    st.fixed_dictionaries({"head_sha": st.from_regex(r"[0-9a-fA-F]{5,42}", fullmatch=True)},
+                          optional={"comment": st.text(max_size=30), "x": JSON}),
+    st.fixed_dictionaries({"text": st.text(max_size=40)}, optional={"reviewer": JSON}),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=BODIES, issue=st.integers(min_value=-3, max_value=2**32))
+async def test_any_action_body_is_a_422_sentence_or_reaches_the_dispatcher(
+        body: object, issue: int, registry: Registry, api_env: None) -> None:
+    """A body the schema refuses says which field and why; one it accepts reaches the
+    dispatcher, which finds no workflow for the issue (404) — never a 5xx."""
+    async with api_client(api_app()) as api:
+        for path, model in (("approve", ApproveBody), ("request-changes", ChangesBody)):
+            answer = await api.post(f"/api/v1/requests/{issue}/{path}", json=body,
+                                    headers=OPERATE)
+            try:
+                model.model_validate(body)
+                valid = 1 <= issue < 2**31
+            except ValidationError:
+                valid = False
+            assert answer.status_code == (404 if valid else 422), answer.text
+            detail = answer.json()["detail"]
+            assert detail.startswith("no workflow is working on" if valid else "invalid request")

@@ -242,3 +242,17 @@ async def test_usage_sums_the_model_calls_of_the_integrations_workflows(
                                                                            ("generate", 2)]
     fleet = (await api.get("/api/v1/usage", headers=READ)).json()
     assert fleet["cost_usd"] == 1.0 and fleet["slug"] is None
+
+
+async def test_an_action_while_temporal_is_down_is_a_503_sentence(
+        api: httpx.AsyncClient, registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("CCB_TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
+    async with api_client(api_app()) as client:
+        answer = await client.post("/api/v1/requests/1/cancel", headers=OPERATE)
+    assert answer.status_code == 503
+    assert answer.json()["detail"].startswith(f"cannot reach Temporal at 127.0.0.1:{port}")
