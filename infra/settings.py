@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     starter_host: str = "127.0.0.1"
     starter_port: int = 8080
 
+    # The REST API's bearer tokens: JSON {"name": {"token": "...", "role": "read|operate"}}
+    # inline, or in a file (the file wins). None configured: the API refuses every call.
+    api_tokens: SecretStr = SecretStr("")
+    api_tokens_file: Path | None = None
+
     # GitHub: a token (or a GitHub App) means real GitHub; neither means the local forge.
     github_token: SecretStr = Field(
         default=SecretStr(""), validation_alias=AliasChoices("GITHUB_TOKEN", "CCB_GITHUB_TOKEN")

@@ -20,6 +20,7 @@ class EventType(StrEnum):
     INTEGRATION_ACTIVATED = "integration.activated"
     ERROR_OCCURRED = "error.occurred"
     VERIFICATION_COMPLETED = "verification.completed"  # a scheduled re-verification's result
+    OPERATOR_ACTION = "operator.action"  # an action taken through the REST API (who, what)
 
 
 class AuditEvent(BaseModel):

@@ -1,4 +1,5 @@
-"""The starter's HTTP server: health endpoints now; webhooks and the REST API mount here."""
+"""The starter's HTTP server: health endpoints, the GitHub webhook and the REST API
+(``starter.api``, under ``/api/v1``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from temporalio.client import Client
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
 from registry.store import open_registry
+from starter.api import mount_api
 from starter.dispatch import registered_workflows
 from starter.status_page import status_router
 from starter.webhooks import webhook_router
@@ -42,10 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         open_registry(settings.registry_url)  # schema created on start
         registered_workflows()  # the workflow registry's slow import, before any delivery
-        app.state.starter = StarterState(settings)
         yield
 
     app = FastAPI(title="ccb starter", lifespan=lifespan)
+    app.state.starter = StarterState(settings)  # connects on first use, lifespan or not
 
     @app.get("/health")
     @app.get("/health/live")
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(webhook_router(settings))
     app.include_router(status_router(settings))
+    mount_api(app, settings)
     return app
 
 

@@ -17,7 +17,6 @@ import typer
 from infra.settings import get_settings
 from models.deploy import (
     DeployInput,
-    DeployKind,
     DeployResult,
     Runtime,
     deploy_workflow_id,
@@ -108,24 +107,17 @@ def deploy(slug: Annotated[str, typer.Argument(help="the integration's slug")],
 def rollback(slug: Annotated[str, typer.Argument(help="the integration's slug")],
              env: EnvOption = Environment.DEVELOPMENT) -> None:
     """Go back to the version that served before the live one (its image is kept)."""
-    from registry.deployments import live_deployment, previous_good
     from registry.store import RegistryError, open_registry
+    from starter.deploy_requests import DeployRefused, rollback_request
 
     registry = open_registry(get_settings().registry_url)
     try:
-        registry.get(slug)
-    except RegistryError as exc:
+        inp, workflow_id = rollback_request(registry, slug, env, actor="cli",
+                                            reason="ccb rollback")
+    except (RegistryError, DeployRefused) as exc:
         _fail(str(exc))
-    previous = previous_good(registry, slug, env)
-    if previous is None:
-        live = live_deployment(registry, slug, env)
-        _fail(f"{slug} has no earlier version in {env} to go back to"
-              + (f" (live: {live.version})" if live else " (nothing is deployed)"))
         return
-    inp = DeployInput(slug=slug, version=previous.version, environment=env,
-                      kind=DeployKind.ROLLBACK, image=previous.image, traffic_approved=True,
-                      actor="cli", reason="ccb rollback")
-    _start(inp, deploy_workflow_id(env, slug, previous.version) + "-rollback")
+    _start(inp, workflow_id)
 
 
 def list_deployments(env: Annotated[Environment | None, typer.Option(
