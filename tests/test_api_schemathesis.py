@@ -18,6 +18,7 @@ import pytest
 from registry.store import Registry
 from tests.api_helpers import OPERATE_TOKEN, READ_TOKEN, TOKENS, seed
 from tests.conftest import REPO_ROOT, bin_path
+from tests.figures import figure
 
 CHECKS = "not_a_server_error,response_schema_conformance"
 MAX_EXAMPLES = "8"
@@ -74,4 +75,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(
                          check=False)
     summary = run.stdout[run.stdout.find("SUMMARY"):] if "SUMMARY" in run.stdout else run.stdout
     print(f"\nschemathesis with the {role} token:\n{summary[-3000:]}")
+    counts = [line.strip() for line in summary.splitlines()
+              if "generated" in line or "passed" in line.lower()]
+    figure(f"schemathesis ({role} token): " + " | ".join(counts[:4]))
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
