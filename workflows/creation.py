@@ -84,6 +84,8 @@ class RequestFailed(ApplicationError):
 
 @workflow.defn(name="IntegrationCreationWorkflow")
 class IntegrationCreationWorkflow(RequestRun):
+    _kind = "creation"
+
     def __init__(self) -> None:
         self._progress = Progress(workflow_id="", steps=fresh_steps())
         self._init_run()
@@ -96,7 +98,9 @@ class IntegrationCreationWorkflow(RequestRun):
     @workflow.run
     async def run(self, inp: CreationInput) -> CreationResult:
         self._input = self._begin(inp)
-        return await guarded(self._create(inp), self._fail, RequestFailed)
+        result = await guarded(self._create(inp), self._fail, RequestFailed)
+        self._ended(result.state)
+        return result
 
     # -- the process ------------------------------------------------------------------------
 
@@ -107,6 +111,7 @@ class IntegrationCreationWorkflow(RequestRun):
         files = await self._generate_until_green(backend, request, spec, reviewer_comments=[])
         branch = f"integration/{request.slug}"
         await self._open_pull_request(inp, request, spec, backend, branch, files)  # 7
+        self._pull_request_opened()
         await self._transition(S.REVIEWING, "pull request open for review")  # 8
         files = await self._review_until_approved(backend, request, spec, branch, files)
         merged_sha = await self._merge_request(inp, request, branch, files)  # 9
@@ -144,6 +149,7 @@ class IntegrationCreationWorkflow(RequestRun):
         self._progress.state = S.FAILED
         workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(S.FAILED)])
         self._progress.waiting_for_approval = False
+        self._ended("failed")
         await self._publish(final=True)
 
     # -- steps ------------------------------------------------------------------------------

@@ -61,6 +61,8 @@ Generated = tuple[dict[str, str], TestReport, CompatReport, str, Bump]
 
 @workflow.defn(name="IntegrationUpdateWorkflow")
 class IntegrationUpdateWorkflow(UpdateRounds):
+    _kind = "update"
+
     def __init__(self) -> None:
         self._progress = Progress(workflow_id="", state="ANALYZING")
         self._init_run()
@@ -73,11 +75,14 @@ class IntegrationUpdateWorkflow(UpdateRounds):
     @workflow.run
     async def run(self, inp: UpdateInput) -> UpdateResult:
         self._inp = self._begin(inp)
-        return await guarded(self._update(inp), self._undo_and_explain, UpdateFailed)
+        result = await guarded(self._update(inp), self._undo_and_explain, UpdateFailed)
+        self._ended(result.outcome)
+        return result
 
     async def _undo_and_explain(self, err: BaseException) -> None:
         category, message, failures = await self._undo(err)
         self._progress.state = "FAILED"
+        self._ended("failed")
         extra = f" {self._revert_note}" if self._revert_note else ""
         extra += (" Could not undo: " + "; ".join(failures)) if failures else ""
         if category == ErrorCategory.INTERNAL:
@@ -102,6 +107,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
             "breaking": compat.breaking})
         pr_number = await self._open_pull_request(inp, update, old_files, old_version,
                                                   generated)
+        self._pull_request_opened()
         who, generated = await self._review_until_approved(
             inp, update, lookup, old_files, old_version, pr_number, generated)
         files, _, compat, new_version, bump = generated
