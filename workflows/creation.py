@@ -84,8 +84,6 @@ class RequestFailed(ApplicationError):
 
 @workflow.defn(name="IntegrationCreationWorkflow")
 class IntegrationCreationWorkflow(RequestRun):
-    _kind = "creation"
-
     def __init__(self) -> None:
         self._progress = Progress(workflow_id="", steps=fresh_steps())
         self._init_run()
@@ -98,9 +96,8 @@ class IntegrationCreationWorkflow(RequestRun):
     @workflow.run
     async def run(self, inp: CreationInput) -> CreationResult:
         self._input = self._begin(inp)
-        result = await guarded(self._create(inp), self._fail, RequestFailed)
-        self._ended(result.state)
-        return result
+        return await self._ended(guarded(self._create(inp), self._fail, RequestFailed),
+                                 RequestFailed, lambda result: result.state)
 
     # -- the process ------------------------------------------------------------------------
 
@@ -149,7 +146,6 @@ class IntegrationCreationWorkflow(RequestRun):
         self._progress.state = S.FAILED
         workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(S.FAILED)])
         self._progress.waiting_for_approval = False
-        self._ended("failed")
         await self._publish(final=True)
 
     # -- steps ------------------------------------------------------------------------------

@@ -11,6 +11,14 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models import metrics as m
+    from workflows import names
+
+KINDS = {names.CREATION_WORKFLOW: "creation", names.UPDATE_WORKFLOW: "update"}
+
+
+def request_kind(workflow_type: str) -> str:
+    """A request workflow's kind label (bounded: an unknown type is "other")."""
+    return KINDS.get(workflow_type, "other")
 
 
 def count_request(kind: str, outcome: str) -> None:

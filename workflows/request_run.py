@@ -90,11 +90,23 @@ class RequestRun(AwaitsHumanDecision):
     """The shared half of a request's workflow. A subclass sets ``self._progress`` and calls
     ``_init_run()`` in its ``__init__``, and ``_begin(inp)`` first thing in its run."""
 
-    _kind = "request"  # the metrics' kind label: creation | update
+    async def _ended(self, run: Awaitable[R], failure: type[ApplicationError],
+                     outcome: Callable[[R], str]) -> R:
+        """``await run`` (the guarded process) and count how it ended: ``outcome(result)``,
+        or failed when it raised ``failure``. A bug that fails the task is not an end. The
+        metrics are replay-safe and issue no commands."""
+        try:
+            result = await run
+        except failure:
+            metrics.count_request(self._kind, "failed")
+            raise
+        metrics.count_request(self._kind, outcome(result).lower())
+        return result
 
-    def _ended(self, outcome: str) -> None:
-        """Count the run's end (a replay-safe metric, no command)."""
-        metrics.count_request(self._kind, outcome.lower())
+    @property
+    def _kind(self) -> str:
+        """The metrics' kind label: creation | update."""
+        return metrics.request_kind(workflow.info().workflow_type)
 
     def _pull_request_opened(self) -> None:
         metrics.since_request(m.REQUEST_TO_PR, self._kind)

@@ -61,8 +61,6 @@ Generated = tuple[dict[str, str], TestReport, CompatReport, str, Bump]
 
 @workflow.defn(name="IntegrationUpdateWorkflow")
 class IntegrationUpdateWorkflow(UpdateRounds):
-    _kind = "update"
-
     def __init__(self) -> None:
         self._progress = Progress(workflow_id="", state="ANALYZING")
         self._init_run()
@@ -75,14 +73,12 @@ class IntegrationUpdateWorkflow(UpdateRounds):
     @workflow.run
     async def run(self, inp: UpdateInput) -> UpdateResult:
         self._inp = self._begin(inp)
-        result = await guarded(self._update(inp), self._undo_and_explain, UpdateFailed)
-        self._ended(result.outcome)
-        return result
+        return await self._ended(guarded(self._update(inp), self._undo_and_explain,
+                                         UpdateFailed), UpdateFailed, lambda r: r.outcome)
 
     async def _undo_and_explain(self, err: BaseException) -> None:
         category, message, failures = await self._undo(err)
         self._progress.state = "FAILED"
-        self._ended("failed")
         extra = f" {self._revert_note}" if self._revert_note else ""
         extra += (" Could not undo: " + "; ".join(failures)) if failures else ""
         if category == ErrorCategory.INTERNAL:
