@@ -31,17 +31,20 @@ def provider_tracer(exporter: SpanExporter, service: str,
 
 
 @lru_cache(maxsize=4)
-def _otlp_tracer(endpoint: str, service: str) -> trace.Tracer:
+def otlp_provider(endpoint: str, service: str) -> TracerProvider:
+    """The process's provider exporting to ``endpoint`` in batches (one per endpoint)."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    return provider_tracer(OTLPSpanExporter(endpoint=endpoint), service)
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    return provider
 
 
 def configured_tracer(settings: Settings, service: str) -> trace.Tracer | None:
     """The process's OTLP tracer, or None when no endpoint is configured."""
     if not settings.otlp_endpoint:
         return None
-    return _otlp_tracer(settings.otlp_endpoint, service)
+    return otlp_provider(settings.otlp_endpoint, service).get_tracer(TRACER_NAME)
 
 
 def tracing_interceptors(tracer: trace.Tracer | None) -> list[Interceptor]:
