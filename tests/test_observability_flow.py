@@ -99,7 +99,12 @@ async def test_one_request_is_measured_and_traced_from_webhook_to_active(
     assert len(webhooks) == 1 and webhooks[0].parent is None
     assert webhooks[0].attributes["github.event"] == "issues"
     assert f"RunWorkflow:{WORKFLOW}" in names
-    activities = await _activity_types(client, wf_id)
+    children = {str(s.attributes["temporalWorkflowID"]) for s in request
+                if s.name in ("RunWorkflow:CodeReviewWorkflow", "RunWorkflow:DeployWorkflow")
+                and s.attributes}
+    activities = set()
+    for workflow_id in {wf_id, *children}:  # the request's, its review's and deployment's
+        activities |= await _activity_types(client, workflow_id)
     missing = {a for a in activities if f"RunActivity:{a}" not in names}
     assert not missing, f"activities outside the request's trace: {sorted(missing)}"
     starts = [s for s in request if s.name == f"StartWorkflow:{WORKFLOW}"]
