@@ -29,8 +29,10 @@ from temporalio.worker import Worker
 
 from activities.registry import ACTIVITIES_BY_CAPABILITY
 from infra.logging_setup import configure_logging
+from infra.metrics_runtime import prometheus_runtime
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
+from infra.tracing import configured_tracer
 from registry.store import open_registry
 from rules.task_queues import ALL_CAPABILITIES, Capability, parse_capabilities, queue_for
 from workflows.registry import ALL_WORKFLOWS
@@ -109,6 +111,9 @@ async def run_worker(settings: Settings, capabilities: Sequence[Capability]) -> 
         from infra.schedules import ensure_schedules
 
         log.info(await ensure_schedules(client, settings))
+    runtime = prometheus_runtime(settings.metrics_host, settings.worker_metrics_port)
+    client = await connect(settings, attempts=60, runtime=runtime,
+                           tracer=configured_tracer(settings, "ccb-worker"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -117,7 +122,9 @@ async def run_worker(settings: Settings, capabilities: Sequence[Capability]) -> 
         workers = build_worker(client, settings.task_queue, executor, capabilities,
                                settings.deploy_host)
         log.info("worker started", task_queues=workers.task_queues,
-                 temporal=settings.temporal_address, namespace=settings.temporal_namespace)
+                 temporal=settings.temporal_address, namespace=settings.temporal_namespace,
+                 metrics=f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics"
+                 if runtime else "off", tracing="otlp" if settings.otlp_endpoint else "off")
         async with workers:
             await stop.wait()
             log.info("worker stopping")

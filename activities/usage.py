@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from temporalio.exceptions import ApplicationError
 
+from activities.metrics import record_model_usage
 from infra.settings import get_settings
 from models.codegen import TokenUsage
 from models.error_types import ErrorType
@@ -31,7 +32,8 @@ def _registry() -> Registry:
 
 def record_call(*, call_key: str, integration_key: str, step: str, model: str,
                 request_id: str, usage: TokenUsage) -> None:
-    """Record one model call. Idempotent: a second record with the same ``call_key`` is a no-op."""
+    """Record one model call. Idempotent: a second record with the same ``call_key`` is a no-op
+    (so a retried activity's call is counted in the metrics once, too)."""
     registry = _registry()
     with registry.session() as s:
         if s.exec(select(LlmCall).where(LlmCall.call_key == call_key)).first() is not None:
@@ -46,6 +48,8 @@ def record_call(*, call_key: str, integration_key: str, step: str, model: str,
             s.commit()
         except IntegrityError:
             s.rollback()  # a concurrent writer recorded the same call first
+            return
+    record_model_usage(model, usage)
 
 
 def calls(integration_key: str) -> list[LlmCall]:

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     # inline, or in a file (the file wins). None configured: the API refuses every call.
     api_tokens: SecretStr = SecretStr("")
     api_tokens_file: Path | None = None
+    # Prometheus scrape endpoints (issue 14), on `<metrics_host>:<port>`; 0 turns one off.
+    # The worker's serves the Temporal SDK's metrics and the bot's own (workflows and
+    # activities); the starter serves its own at /metrics and its SDK client's on this port.
+    metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    starter_sdk_metrics_port: int = Field(default=0, ge=0, le=65535)
+    # OpenTelemetry traces over OTLP/HTTP (e.g. http://127.0.0.1:4318/v1/traces); empty: off.
+    otlp_endpoint: str = ""
 
     # GitHub: a token (or a GitHub App) means real GitHub; neither means the local forge.
     github_token: SecretStr = Field(

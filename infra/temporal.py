@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import asyncio
 
+from opentelemetry.trace import Tracer
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from infra.payload_codec import check_payload_settings, data_converter
 from infra.payload_crypto import PayloadKeyError
 from infra.settings import Settings
 from infra.temporal_tls import TemporalSettingError, temporal_security
+from infra.tracing import tracing_interceptors
 from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE, SEARCH_ATTRIBUTES
 
 __all__ = ["INTEGRATION_SLUG", "INTEGRATION_STATE", "SEARCH_ATTRIBUTES", "connect",
            "ensure_search_attributes"]
 
 
-async def connect(settings: Settings, *, attempts: int = 1, delay: float = 0.5) -> Client:
+async def connect(settings: Settings, *, attempts: int = 1, delay: float = 0.5,
+                  runtime: Runtime | None = None, tracer: Tracer | None = None) -> Client:
     """A client with the bot's converter (pydantic, with the payload codec); retries the
-    first connection ``attempts`` times.
+    first connection ``attempts`` times. ``runtime`` carries the SDK's metrics (the default
+    runtime has none); ``tracer`` adds the tracing interceptor, which workers built on the
+    client inherit.
 
     Wrong TLS, API-key, payload-key or payload-store settings raise TemporalSettingError (a
     ConnectionError) at once: retrying cannot fix them.
@@ -42,6 +48,8 @@ async def connect(settings: Settings, *, attempts: int = 1, delay: float = 0.5) 
                 tls=security.tls,
                 api_key=security.api_key,
                 data_converter=data_converter(),
+                interceptors=tracing_interceptors(tracer),
+                runtime=runtime,
             )
         except Exception as exc:  # noqa: BLE001 - the server may still be starting
             last = exc

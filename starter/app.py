@@ -1,5 +1,5 @@
-"""The starter's HTTP server: health endpoints, the GitHub webhook and the REST API
-(``starter.api``, under ``/api/v1``)."""
+"""The starter's HTTP server: health endpoints, the GitHub webhook, the status page at ``/``,
+``/metrics`` and the REST API (``starter.api``, under ``/api/v1``)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import Tracer
 from temporalio.client import Client
 
+from infra.metrics_runtime import prometheus_runtime
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
+from infra.tracing import configured_tracer
 from registry.store import open_registry
 from starter.api import mount_api
 from starter.dispatch import registered_workflows
+from starter.metrics import StarterMetrics
 from starter.status_page import status_router
 from starter.webhooks import webhook_router
 
@@ -23,22 +27,31 @@ READY_CHECK_TIMEOUT = 2.0
 
 
 class StarterState:
-    """What the app holds for its lifetime: settings and a lazily connected Temporal client."""
+    """What the app holds for its lifetime: settings and a lazily connected Temporal client
+    (its SDK metrics on their own port when configured, traced when a tracer is given)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracer: Tracer | None = None) -> None:
         self.settings = settings
+        self.tracer = tracer
         self._client: Client | None = None
         self._lock = asyncio.Lock()
 
     async def client(self) -> Client:
         async with self._lock:
             if self._client is None:
-                self._client = await connect(self.settings)
+                runtime = prometheus_runtime(self.settings.metrics_host,
+                                             self.settings.starter_sdk_metrics_port)
+                self._client = await connect(self.settings, runtime=runtime,
+                                             tracer=self.tracer)
             return self._client
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, tracer: Tracer | None = None) -> FastAPI:
+    """The app; ``tracer`` (default: the OTLP one when ``CCB_OTLP_ENDPOINT`` is set) traces
+    each webhook through the workflows it starts."""
     settings = settings or get_settings()
+    tracer = tracer or configured_tracer(settings, "ccb-starter")
+    metrics = StarterMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
 
     app = FastAPI(title="ccb starter", lifespan=lifespan)
-    app.state.starter = StarterState(settings)  # connects on first use, lifespan or not
+    app.state.starter = StarterState(settings, tracer)  # connects on first use, lifespan or not
 
     @app.get("/health")
     @app.get("/health/live")
@@ -72,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
                             status_code=200 if ok else 503)
 
-    app.include_router(webhook_router(settings))
+    app.include_router(webhook_router(settings, metrics, tracer))
+    app.include_router(metrics.router())
+    app.state.metrics = metrics
     app.include_router(status_router(settings))
     mount_api(app, settings)
     return app

@@ -35,6 +35,7 @@ from infra.payload_crypto import rotate_key_file
 from infra.settings import Settings
 from infra.temporal import SEARCH_ATTRIBUTES, connect, ensure_search_attributes
 from rules.task_queues import ALL_CAPABILITIES, queue_for
+from starter.metrics import scrape_line
 from starter.stack_children import CRASH_WINDOW, Child, popen_child
 
 STARTUP_TIMEOUT = 60.0
@@ -357,4 +358,5 @@ class Stack:
             self.say(f"ccb: GitHub at {s.github_base_url}, repository {s.github_repo}")
         self.say(f"ccb: Temporal Web UI: {s.ui_url}/namespaces/{s.temporal_namespace}/workflows "
                  f"(it decodes payloads through the codec server at {self.codec_url})")
+        self.say(f"ccb: {scrape_line(s)}")
         self.say(f"ccb: logs in {self.logs.resolve()}; Ctrl-C stops everything")

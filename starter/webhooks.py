@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 from temporalio.client import Client
@@ -42,6 +43,7 @@ from models.webhooks import EVENT_MODELS, ReviewRequest
 from starter import signature
 from starter.commands import Command, CommandMisuse, CommandName, bounded_change, named_head
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
+from starter.metrics import StarterMetrics, webhook_span
 from starter.permissions import PermissionChecker, PermissionLookupError, pull_head_sha
 from starter.routing import (
     Action,
@@ -57,6 +59,7 @@ log = structlog.get_logger("ccb.webhooks")
 
 WEBHOOK_PATH = "/webhooks/github"
 EVENT_HEADER = "X-GitHub-Event"
+OUTCOME_WORD = re.compile(r"^[a-z_]{1,32}$")  # answers' statuses are the code's own words
 DELIVERY_HEADER = "X-GitHub-Delivery"
 MAX_DELIVERY_ID = 100
 DELIVERY_CACHE_SIZE = 10_000
@@ -365,15 +368,24 @@ def _decode(content_type: str, body: bytes) -> dict[str, Any]:
     return data
 
 
-def webhook_router(settings: Settings) -> APIRouter:
-    """The router ``create_app`` includes."""
+def webhook_router(settings: Settings, metrics: StarterMetrics | None = None,
+                   tracer: trace.Tracer | None = None) -> APIRouter:
+    """The router ``create_app`` includes; each delivery counted in ``metrics`` and handled in
+    a span of ``tracer`` (no-op by default), the parent of the workflow it starts."""
     service = WebhookService(settings)
     router = APIRouter()
+    counts = metrics or StarterMetrics()
+    spans = tracer or trace.NoOpTracer()
 
     @router.post(WEBHOOK_PATH, status_code=202)
     async def github_webhook(request: Request) -> JSONResponse:
         """GitHub's deliveries: 202 once a workflow has the work (see module doc)."""
-        result = await service.handle(request)
+        event = request.headers.get(EVENT_HEADER, "").strip()
+        async with webhook_span(spans, event) as span:
+            result = await service.handle(request)
+            span.set_attribute("http.response.status_code", result.status_code)
+        status = str(result.body.get("status", ""))
+        counts.webhook(event, status if OUTCOME_WORD.match(status) else "other")
         if result.status_code >= 400:
             log.info("webhook rejected", code=result.status_code,
                      reason=result.body.get("reason"))

@@ -41,7 +41,8 @@ def _stack_env(data: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(CCB_DATA_DIR=str(data), CCB_TEMPORAL_PORT=str(_free_port()),
                CCB_TEMPORAL_UI_PORT=str(_free_port()), CCB_STARTER_PORT=str(_free_port()),
-               CCB_FORGE_PORT=str(_free_port()), CCB_CODEC_PORT=str(_free_port()))
+               CCB_FORGE_PORT=str(_free_port()), CCB_CODEC_PORT=str(_free_port()),
+               CCB_WORKER_METRICS_PORT=str(_free_port()))
     for var in ("CCB_DATABASE_URL", "GITHUB_TOKEN", "CCB_GITHUB_TOKEN", "CCB_GITHUB_APP_ID",
                 "ANTHROPIC_API_KEY", "CCB_ANTHROPIC_API_KEY", "CCB_GITHUB_API_URL"):
         env.pop(var, None)
@@ -93,6 +94,8 @@ async def _run_then_restart(tmp_path: Path, data: Path, env: dict[str, str]) -> 
     assert "alice approved pull request #2 with a review" in out
     assert "sample request done: integration 'acme-weather' is ACTIVE" in out
     assert "merged as " in out
+    worker_metrics = f"http://127.0.0.1:{env['CCB_WORKER_METRICS_PORT']}/metrics"
+    assert f"ccb: metrics: the worker's at {worker_metrics}, the starter's at " in out
     assert "ccb: stopped" in first.stdout
 
     # 2. Up again on the same data: the completed workflow is still listed, with its
@@ -155,6 +158,9 @@ async def _run_then_restart(tmp_path: Path, data: Path, env: dict[str, str]) -> 
             assert {"issue", "pull request", "workflows"} <= set(links), links
             for text in ("issue", "pull request", "workflows"):
                 assert (await http.get(links[text])).status_code == 200, (text, links[text])
+            # Prometheus scrapes the worker (the SDK's metrics) and the starter.
+            assert "temporal_num_pollers" in (await http.get(worker_metrics)).text
+            assert (await http.get(starter.replace("/health/ready", "/metrics"))).is_success
     finally:
         second.send_signal(signal.SIGINT)
         output, _ = second.communicate(timeout=60)

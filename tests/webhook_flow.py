@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from opentelemetry.trace import Tracer
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -83,8 +84,10 @@ def _serving(app: object, port: int) -> Iterator[str]:
 
 @contextmanager
 def webhook_world(data_dir: Path, monkeypatch: pytest.MonkeyPatch, *, temporal_address: str,
-                  task_queue: str, secret: str) -> Iterator[WebhookWorld]:
-    """Forge -> signed webhooks -> starter -> Temporal; auto-deployment off."""
+                  task_queue: str, secret: str, deploy: bool = False,
+                  tracer: Tracer | None = None) -> Iterator[WebhookWorld]:
+    """Forge -> signed webhooks -> starter -> Temporal; auto-deployment off unless ``deploy``
+    (then ``data_dir`` is ``deploy_environment``'s); the starter traced by ``tracer``."""
     port = _free_port()
     webhook_url = f"http://127.0.0.1:{port}/webhooks/github"
     with running_forge(data_dir / "forge", webhook_url=webhook_url,
@@ -97,12 +100,12 @@ def webhook_world(data_dir: Path, monkeypatch: pytest.MonkeyPatch, *, temporal_a
         monkeypatch.setenv("CCB_TEMPORAL_ADDRESS", temporal_address)
         monkeypatch.setenv("CCB_TASK_QUEUE", task_queue)
         monkeypatch.setenv("CCB_FEATURE_FLAGS", json.dumps({"development": {
-            "auto_deployment": False}}))
+            "auto_deployment": deploy}}))
         get_settings.cache_clear()
         reset_github_client()
         store_sample_credential()
         try:
-            with _serving(create_app(get_settings()), port) as url:
+            with _serving(create_app(get_settings(), tracer=tracer), port) as url:
                 yield WebhookWorld(forge=forge, data_dir=data_dir, starter_url=url)
         finally:
             reset_github_client()

@@ -96,7 +96,8 @@ class IntegrationCreationWorkflow(RequestRun):
     @workflow.run
     async def run(self, inp: CreationInput) -> CreationResult:
         self._input = self._begin(inp)
-        return await guarded(self._create(inp), self._fail, RequestFailed)
+        return await self._ended(guarded(self._create(inp), self._fail, RequestFailed),
+                                 RequestFailed, lambda result: result.state)
 
     # -- the process ------------------------------------------------------------------------
 
@@ -107,6 +108,7 @@ class IntegrationCreationWorkflow(RequestRun):
         files = await self._generate_until_green(backend, request, spec, reviewer_comments=[])
         branch = f"integration/{request.slug}"
         await self._open_pull_request(inp, request, spec, backend, branch, files)  # 7
+        self._pull_request_opened()
         await self._transition(S.REVIEWING, "pull request open for review")  # 8
         files = await self._review_until_approved(backend, request, spec, branch, files)
         merged_sha = await self._merge_request(inp, request, branch, files)  # 9

@@ -22,6 +22,8 @@ from temporalio.exceptions import (
 )
 from temporalio.workflow import ParentClosePolicy
 
+from workflows import metrics
+
 with workflow.unsafe.imports_passed_through():
     from activities.deploy.steps import (
         PlanRequest,
@@ -131,6 +133,7 @@ class DeployWorkflow:
                 **self._target.model_dump(), version=inp.version, kind=inp.kind,
                 manifest_text=manifest, runtime=inp.runtime, image=inp.image))
         except ActivityError as exc:
+            metrics.count_deployment(inp.environment, inp.kind.value, "refused")
             raise ApplicationError(reason_of(exc), type=ErrorType.DEPLOYMENT_REFUSED,
                                    non_retryable=True) from None
         self._plan = plan
@@ -148,6 +151,7 @@ class DeployWorkflow:
                 await self._event(EventType.ERROR_OCCURRED, "refused", {
                     "version": inp.version, "environment": inp.environment,
                     "step": "gates", "reason": reason_of(exc)})
+                metrics.count_deployment(inp.environment, inp.kind.value, "refused")
                 raise ApplicationError(reason_of(exc), type=ErrorType.DEPLOYMENT_REFUSED,
                                        non_retryable=True) from None
         self._moved_to_deploying = False
@@ -167,6 +171,7 @@ class DeployWorkflow:
             reason = reason_of(exc)
             # Shielded: a cancelled deployment still puts traffic back and cleans up.
             await asyncio.shield(asyncio.ensure_future(self._undo(reason)))
+            metrics.count_deployment(inp.environment, inp.kind.value, "rolled_back")
             raise ApplicationError(
                 f"deployment of {inp.slug} {inp.version} to {inp.environment} rolled back: "
                 f"{reason}", type=ErrorType.DEPLOYMENT_ROLLED_BACK, non_retryable=True) from None
@@ -267,6 +272,7 @@ class DeployWorkflow:
         self._result.status = DeploymentStatus.LIVE
         self._result.finished_at = workflow.now().timestamp()
         self._progress.step = "done"
+        metrics.count_deployment(inp.environment, inp.kind.value, "live")
         return self._result
 
     async def _start_monitor(self, inp: DeployInput, plan: LivePlan) -> None:

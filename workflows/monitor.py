@@ -13,6 +13,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
 
+from workflows import metrics
+
 with workflow.unsafe.imports_passed_through():
     from activities.deploy.monitoring import (
         plan_rollback,
@@ -72,6 +74,7 @@ class HealthMonitorWorkflow:
             if probe.ok:
                 state.consecutive_failures, state.alerted = 0, False
             else:
+                metrics.count_health_failure(inp.environment)
                 state.consecutive_failures += 1
                 if state.consecutive_failures >= inp.failure_threshold and not state.alerted:
                     await self._alert(target, state, probe)
@@ -104,6 +107,7 @@ class HealthMonitorWorkflow:
             plan_rollback, target, **PROBE_STEP)
         if not plan.version:
             workflow.logger.warning("no earlier version of %s to roll back to", target.slug)
+            metrics.count_rollback(target.environment, "none")
             return
         try:
             result: DeployResult = await workflow.execute_child_workflow(
@@ -118,5 +122,7 @@ class HealthMonitorWorkflow:
                    f"-rollback-{state.checks_done}")
             workflow.logger.info("rolled back %s to %s", target.slug, result.version)
             state.consecutive_failures = 0
+            metrics.count_rollback(target.environment, "done")
         except ChildWorkflowError as exc:
+            metrics.count_rollback(target.environment, "failed")
             workflow.logger.warning("rollback of %s failed: %s", target.slug, reason_of(exc))

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.lifecycle import record_event, record_version, transition_state
     from activities.progress_comment import publish_progress
     from activities.verify import check_generated_code, run_generated_tests
+    from models import metrics as m
     from models.budget import BudgetCheck
     from models.codegen import Finding, TokenUsage
     from models.creation import (
@@ -53,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from models.states import IntegrationState
     from models.verify import CheckRequest, TestReport, TestRequest
     from rules.credentials import needed_credentials
-    from workflows import request_texts
+    from workflows import metrics, request_texts
     from workflows.approval import AwaitsHumanDecision
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
@@ -88,6 +89,27 @@ In = TypeVar("In", bound=IssueInput)
 class RequestRun(AwaitsHumanDecision):
     """The shared half of a request's workflow. A subclass sets ``self._progress`` and calls
     ``_init_run()`` in its ``__init__``, and ``_begin(inp)`` first thing in its run."""
+
+    async def _ended(self, run: Awaitable[R], failure: type[ApplicationError],
+                     outcome: Callable[[R], str]) -> R:
+        """``await run`` (the guarded process) and count how it ended: ``outcome(result)``,
+        or failed when it raised ``failure``. A bug that fails the task is not an end. The
+        metrics are replay-safe and issue no commands."""
+        try:
+            result = await run
+        except failure:
+            metrics.count_request(self._kind, "failed")
+            raise
+        metrics.count_request(self._kind, outcome(result).lower())
+        return result
+
+    @property
+    def _kind(self) -> str:
+        """The metrics' kind label: creation | update."""
+        return metrics.request_kind(workflow.info().workflow_type)
+
+    def _pull_request_opened(self) -> None:
+        metrics.since_request(m.REQUEST_TO_PR, self._kind)
 
     def _init_run(self) -> None:
         self._init_decisions()  # progress query, approve update, request_changes signal
@@ -230,6 +252,7 @@ class RequestRun(AwaitsHumanDecision):
 
         count = 0
         self._progress.waiting_for_approval = True
+        began = workflow.now()
         try:
             while True:
                 remaining = deadline - workflow.now()
@@ -247,9 +270,12 @@ class RequestRun(AwaitsHumanDecision):
                         count += 1
                         await remind(count)
                     continue
+                waited = (workflow.now() - began).total_seconds()
                 if self._changes:
+                    metrics.human_wait(self._kind, "changes_requested", waited)
                     return self._changes.pop(0)
                 assert self._approval is not None
+                metrics.human_wait(self._kind, "approved", waited)
                 return self._approval
         finally:
             self._progress.waiting_for_approval = False
@@ -323,6 +349,7 @@ class RequestRun(AwaitsHumanDecision):
         Returns the merged commit's sha."""
         merged = await workflow.execute_activity(merge_pull_request, merge, **GITHUB_STEP)
         self._progress.merged_sha = merged.sha
+        metrics.since_request(m.REQUEST_TO_MERGE, self._kind)
         self._saga = Saga()  # merged code is not undone by deleting its branch
         if workflow.patched(revert_patch):
             self._saga.add("open a revert pull request", lambda: revert(merged.sha))
@@ -347,4 +374,5 @@ class RequestRun(AwaitsHumanDecision):
                         files={p: t for p, t in files.items() if p.startswith(root)},
                         commit_sha=commit_sha, flags=flags, actor=BOT, reason=reason),
             id=deploy_workflow_id(environment, slug, version))
+        metrics.since_request(m.REQUEST_TO_ACTIVE, self._kind)
         return deployed

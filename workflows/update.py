@@ -73,7 +73,8 @@ class IntegrationUpdateWorkflow(UpdateRounds):
     @workflow.run
     async def run(self, inp: UpdateInput) -> UpdateResult:
         self._inp = self._begin(inp)
-        return await guarded(self._update(inp), self._undo_and_explain, UpdateFailed)
+        return await self._ended(guarded(self._update(inp), self._undo_and_explain,
+                                         UpdateFailed), UpdateFailed, lambda r: r.outcome)
 
     async def _undo_and_explain(self, err: BaseException) -> None:
         category, message, failures = await self._undo(err)
@@ -102,6 +103,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
             "breaking": compat.breaking})
         pr_number = await self._open_pull_request(inp, update, old_files, old_version,
                                                   generated)
+        self._pull_request_opened()
         who, generated = await self._review_until_approved(
             inp, update, lookup, old_files, old_version, pr_number, generated)
         files, _, compat, new_version, bump = generated

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.metrics import record_sandbox_run
 from activities.sandbox import SandboxUnavailable, run_sandboxed_tests
 from models.codegen import Finding
 from models.error_types import ErrorType
@@ -52,10 +55,14 @@ def run_tests_for_workflow(request: TestRequest) -> TestReport:
         if activity.in_activity():
             activity.heartbeat(line[:200])
 
+    began = time.monotonic()
     try:
         report = run_sandboxed_tests(to_sandbox_request(request), on_log=on_log)
     except SandboxUnavailable as exc:  # the bot's set-up, not the request: no retry helps
         raise ApplicationError(f"internal error: {exc}",
                                type=ErrorType.INTERNAL_SANDBOX_UNAVAILABLE,
                                non_retryable=True) from None
-    return to_test_report(report, request)
+    test_report = to_test_report(report, request)
+    record_sandbox_run(report.isolation, "passed" if test_report.passed else
+                       ("failed" if report.ok else "error"), time.monotonic() - began)
+    return test_report
