@@ -77,14 +77,18 @@ class Outcome:
         return data
 
 
-@functools.cache
 def registered_workflows() -> frozenset[str]:
-    """The workflow type names the worker hosts (read from ``workflows.registry`` once: its
-    import takes seconds, so the starter does it at start, not on a delivery)."""
+    """The workflow type names the worker hosts (``workflows.registry``; its first import
+    takes seconds, so the starter does it at start, not on a delivery)."""
     from workflows.registry import ALL_WORKFLOWS
 
+    return _names_of(tuple(ALL_WORKFLOWS))
+
+
+@functools.cache
+def _names_of(classes: tuple[type, ...]) -> frozenset[str]:
     found = set()
-    for cls in ALL_WORKFLOWS:
+    for cls in classes:
         definition = temporal_workflow._Definition.from_class(cls)
         if definition is not None and definition.name:
             found.add(definition.name)
