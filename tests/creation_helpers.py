@@ -105,8 +105,18 @@ async def wait_for_approval_wait(handle: WorkflowHandle, timeout: float = 240) -
     """Poll the progress query (bounded) until the workflow waits for a human decision."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    from temporalio.service import RPCError, RPCStatusCode
+
     while True:
-        progress = await handle.query("progress", result_type=Progress)
+        try:
+            progress = await handle.query("progress", result_type=Progress)
+        except RPCError as exc:
+            # Right after a start the workers may not have polled the queue yet: the server
+            # answers "no poller seen for task queue recently" (FAILED_PRECONDITION).
+            if exc.status != RPCStatusCode.FAILED_PRECONDITION or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+            continue
         if progress.waiting_for_approval:
             return progress
         if loop.time() > deadline:

@@ -162,8 +162,9 @@ BODIES = st.one_of(
 async def test_any_action_body_is_a_422_sentence_or_reaches_the_dispatcher(
         body: object, issue: int, registry: Registry, api_env: None) -> None:
     """A body the schema refuses says which field and why; one it accepts reaches the
-    dispatcher, which finds no workflow for the issue (404) — never a 5xx."""
-    async with api_client(api_app()) as api:
+    dispatcher, which finds no workflow for the issue (404) — never a 5xx. (A repository no
+    other test uses: the session's server holds other tests' requests by issue number.)"""
+    async with api_client(api_app(github_repo="demo/nobody-asked-here")) as api:
         for path, model in (("approve", ApproveBody), ("request-changes", ChangesBody)):
             answer = await api.post(f"/api/v1/requests/{issue}/{path}", json=body,
                                     headers=OPERATE)

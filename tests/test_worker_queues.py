@@ -78,8 +78,8 @@ def test_capabilities_parse_and_name_their_queues() -> None:
     assert queue_for("ccb", Capability.DEPLOY) == "ccb-deploy"
     assert queue_for("ccb", Capability.DEPLOY, "edge-1") == "ccb-deploy-edge-1"
     # The deploy workflow sends exactly the host's activities to the host (probes come from
-    # the monitor).
-    assert {fn.__name__ for fn in HOST_STEPS} | {"probe_live_version"} == {
+    # the monitor, re-verification from its schedule's workflow).
+    assert {fn.__name__ for fn in HOST_STEPS} | {"probe_live_version", "reverify_live"} == {
         fn.__name__ for fn in DEPLOY_HOST_ACTIVITIES}
 
 
