@@ -45,8 +45,9 @@ def register(app: typer.Typer) -> None:
         except PayloadKeyError as exc:
             _fail(str(exc))
         key_id = rotate_key_file(path)
-        typer.echo(f"ccb: new payload key {key_id} first in {path}; restart the worker, the "
-                   "starter and the codec server (`ccb up` again) so they encrypt with it")
+        typer.echo(f"ccb: new payload key {key_id} first in {path}; the worker, the starter "
+                   "and the codec server encrypt with it within a second (keep the old keys: "
+                   "they still decrypt older payloads)")
 
     @keys.command("list")
     @_one_line

@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
             async for listed in await client.list_schedules():
                 described = await client.get_schedule_handle(listed.id).describe()
                 state = described.schedule.state
-                every = ", ".join(str(i.every) for i in described.schedule.spec.intervals)
+                every = ", ".join(f"{i.every.total_seconds() / 3600:g} h"
+                                  for i in described.schedule.spec.intervals)
                 upcoming = described.info.next_action_times[:1]
                 recent = described.info.recent_actions[-1:]
                 last = (recent[0].action.workflow_id if recent else "never run")

@@ -97,7 +97,7 @@ async def test_the_schedule_reverifies_both_and_alerts_the_stopped_one(
                     await ensure_schedules(client, get_settings(), task_queue)
                     listed = _ccb("schedules", env=env)
                     line = next(x for x in listed.splitlines() if x.startswith(schedule.id))
-                    assert "paused (maintenance)" in line and "every 1 day" in line
+                    assert "paused (maintenance)" in line and "every 24 h" in line
                     _ccb("schedules", "unpause", schedule.id, env=env)
                     assert not (await schedule.describe()).schedule.state.paused
                     _ccb("schedules", "trigger", schedule.id, env=env)
