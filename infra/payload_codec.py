@@ -45,14 +45,23 @@ def payload_keys_path(settings: Settings) -> Path:
     return settings.payload_keys_file or settings.data_dir / "payload-keys"
 
 
-def store_of(settings: Settings) -> BlobStore:
+def store_directory(settings: Settings) -> Path | None:
+    """The directory store ``CCB_PAYLOAD_STORE`` names, or None for the registry's table;
+    raises the sentence that says what a wrong value should be."""
     where = settings.payload_store.strip()
     if not where:
-        return RegistryBlobStore(settings.registry_url)
+        return None
     if where.startswith("dir:"):
-        return DirectoryBlobStore(Path(where[4:]).expanduser().resolve())
+        return Path(where[4:]).expanduser().resolve()
     raise PayloadKeyError(f"CCB_PAYLOAD_STORE {where[:60]!r} is not a store: leave it empty "
                           "for the registry's table, or write dir:/a/shared/directory")
+
+
+def store_of(settings: Settings) -> BlobStore:
+    directory = store_directory(settings)
+    if directory is None:
+        return RegistryBlobStore(settings.registry_url)
+    return DirectoryBlobStore(directory)
 
 
 class Pipeline(PayloadCodec):
@@ -138,4 +147,4 @@ def data_converter(codec: PayloadCodec | None = None) -> DataConverter:
 def check_payload_settings(settings: Settings) -> None:
     """Raise the one sentence that names a wrong key or store setting (at start)."""
     keyring_of(settings)
-    store_of(settings)
+    store_directory(settings)  # the text only: no database is opened to check it
