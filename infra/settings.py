@@ -14,6 +14,13 @@ from models.creation import ApprovalTimes
 from rules.task_queues import HOST_NAME, Capability, parse_capabilities
 
 
+def _check_host(host: str, named: str, limit: str = "") -> None:
+    """A deploy host's name (it becomes part of a task queue's name) or the sentence why not."""
+    if host and not HOST_NAME.match(host):
+        raise ValueError(f"{named} is not a host name: use lowercase letters, digits and "
+                         f"dashes{' ' + limit if limit else ''}")
+
+
 class Settings(BaseSettings):
     """Settings read once from the environment (and an optional ``.env`` file)."""
 
@@ -157,18 +164,14 @@ class Settings(BaseSettings):
     @field_validator("deploy_host")
     @classmethod
     def _host_name(cls, value: str) -> str:
-        if value and not HOST_NAME.match(value):
-            raise ValueError(f"CCB_DEPLOY_HOST {value!r} is not a host name: use lowercase "
-                             "letters, digits and dashes (up to 41)")
+        _check_host(value, f"CCB_DEPLOY_HOST {value!r}", "(up to 41)")
         return value
 
     @field_validator("deploy_hosts")
     @classmethod
     def _host_names(cls, value: dict[str, str]) -> dict[str, str]:
         for environment, host in value.items():
-            if host and not HOST_NAME.match(host):
-                raise ValueError(f"CCB_DEPLOY_HOSTS: {environment}'s host {host!r} is not a "
-                                 "host name: use lowercase letters, digits and dashes")
+            _check_host(host, f"CCB_DEPLOY_HOSTS: {environment}'s host {host!r}")
         return value
 
     @field_validator("serve")
