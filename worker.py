@@ -111,6 +111,11 @@ async def run_worker(settings: Settings, capabilities: Sequence[Capability]) -> 
         from infra.schedules import ensure_schedules
 
         log.info(await ensure_schedules(client, settings))
+    if Capability.SANDBOX in capabilities:
+        from activities.sandbox import reap_after_dead_workers
+
+        if removed := await asyncio.to_thread(reap_after_dead_workers):
+            log.info("removed sandbox containers left by workers that died", names=removed)
     runtime = prometheus_runtime(settings.metrics_host, settings.worker_metrics_port)
     client = await connect(settings, attempts=60, runtime=runtime,
                            tracer=configured_tracer(settings, "ccb-worker"))

@@ -60,7 +60,7 @@ async def test_one_request_is_measured_and_traced_from_webhook_to_active(
     with deploy_environment(monkeypatch) as data, webhook_world(
             data, monkeypatch, temporal_address=temporal_address, task_queue=task_queue,
             secret=SECRET, deploy=True, tracer=tracer) as world:
-        skip_issue_numbers(world, 40)  # workflow ids apart from the session's other requests
+        skip_issue_numbers(world, 80)  # workflow ids apart from the session's other requests
         runtime = prometheus_runtime("127.0.0.1", worker_port)
         assert runtime is not None
         client = await connect(get_settings(), runtime=runtime, tracer=tracer)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import docker
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from activities.sandbox import run_sandboxed_tests
@@ -200,6 +202,98 @@ def test_endless_loop_is_killed_at_the_wall_clock_limit(base_image: str,
     assert (report.ok, report.exit_code) == (False, None)
     assert report.limits_hit == ["timeout"]
     assert "wall-clock limit of 4 s" in (report.reason or "")
+
+
+def test_a_sandbox_whose_worker_died_ends_itself_at_its_deadline(base_image: str,
+                                                                 engine: docker.DockerClient,
+                                                                 no_leftovers: None) -> None:
+    """Nobody waits for or kills this container (as when the worker is SIGKILLed mid-run):
+    the driver inside kills the endless test at the timeout plus a small slack and ends."""
+    from activities.sandbox.docker_runner import SELF_DEADLINE_SLACK, _create
+    from activities.sandbox.sandbox_driver import DEADLINE_STATUS
+    from activities.sandbox.staging import stage
+
+    request = SandboxRequest(files=hostile("loop_forever"), limits=Limits(timeout_seconds=1))
+    stage_dir = stage(request)
+    container = _create(engine, base_image, request, str(stage_dir))
+    try:
+        container.start()
+        ended = container.wait(timeout=60 + SELF_DEADLINE_SLACK)  # bounded; ends by itself
+        output = container.logs(stdout=True, stderr=False).decode()
+    finally:
+        container.remove(force=True)
+        import shutil
+
+        shutil.rmtree(stage_dir, ignore_errors=True)
+    assert ended["StatusCode"] == 0  # the driver reported and exited; pytest was killed
+    assert f'"exit_code": {DEADLINE_STATUS}' in base64_frame(output)
+
+
+def base64_frame(output: str) -> str:
+    import base64
+
+    from activities.sandbox.sandbox_driver import FRAME_MARKER
+
+    [frame] = [line[len(FRAME_MARKER):] for line in output.splitlines()
+               if line.startswith(FRAME_MARKER)]
+    return base64.b64decode(frame).decode()
+
+
+def test_containers_of_dead_workers_are_reaped_and_live_runs_are_not(
+        base_image: str, engine: docker.DockerClient) -> None:
+    """Four sandbox containers as workers leave them; the reaper removes exactly the two
+    that nobody will come back for."""
+    from activities.sandbox.docker_runner import (
+        EXPIRES_LABEL,
+        OWNER_LABEL,
+        reap_stale_sandboxes,
+    )
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid that was a process of this host and is no more
+    host, now = socket.gethostname(), time.time()
+    later, earlier = str(int(now + 600)), str(int(now - 1))
+    cases = {
+        "dead-owner": ({OWNER_LABEL: f"{host}:{gone.pid}", EXPIRES_LABEL: later}, True),
+        "expired": ({OWNER_LABEL: f"{host}:{os.getpid()}", EXPIRES_LABEL: earlier}, True),
+        "live-run": ({OWNER_LABEL: f"{host}:{os.getpid()}", EXPIRES_LABEL: later}, False),
+        "other-host": ({OWNER_LABEL: f"elsewhere:{gone.pid}", EXPIRES_LABEL: later}, False),
+    }
+    created = {name: engine.containers.create(
+        base_image, command=["true"], network_mode="none",
+        labels={SANDBOX_LABEL: "1", f"{SANDBOX_LABEL}.label": f"reap-{name}", **labels})
+        for name, (labels, _) in cases.items()}
+    try:
+        removed = reap_stale_sandboxes(engine)
+        left = {c.name for c in engine.containers.list(all=True,
+                                                         filters={"label": SANDBOX_LABEL})}
+    finally:
+        for container in created.values():
+            try:
+                container.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+    for name, (_, stale) in cases.items():
+        assert (created[name].name in removed) == stale, name
+        assert (created[name].name in left) != stale, name
+
+
+@given(labels=st.dictionaries(st.sampled_from(["ccb.sandbox.owner", "ccb.sandbox.expires",
+                                               "ccb.sandbox.label"]),
+                              st.text(max_size=30)),
+       now=st.floats(min_value=0, max_value=4e9))
+def test_any_labels_give_a_reason_or_none_and_never_raise(labels: dict[str, str],
+                                                          now: float) -> None:
+    """Labels on a container are anyone's text (a container made by hand or another tool):
+    the reaper's rule reads them without failing, and a future deadline of a live owner
+    on this host always keeps the container."""
+    from activities.sandbox.docker_runner import EXPIRES_LABEL, OWNER_LABEL, _stale
+
+    reason = _stale(labels, now, socket.gethostname())
+    assert reason is None or isinstance(reason, str)
+    alive = {**labels, OWNER_LABEL: f"{socket.gethostname()}:{os.getpid()}",
+             EXPIRES_LABEL: str(now + 60)}
+    assert _stale(alive, now, socket.gethostname()) is None
 
 
 def test_writes_outside_the_work_dir_are_refused(base_image: str, no_leftovers: None) -> None:

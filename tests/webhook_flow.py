@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -112,9 +113,22 @@ def webhook_world(data_dir: Path, monkeypatch: pytest.MonkeyPatch, *, temporal_a
             get_settings.cache_clear()
 
 
+ISSUE_BLOCK = 20
+_ISSUE_BLOCKS: dict[int, str] = {}  # count -> the test that skipped it, for this session
+
+
 def skip_issue_numbers(world: World, count: int) -> None:
     """Open ``count`` unlabelled issues (ignored by the bot), so this test's request issue has
-    a number no other test in the session uses: workflow ids derive from repo and issue."""
+    a number no other test in the session uses: workflow ids derive from repo and issue.
+    Each test owns the block of ``ISSUE_BLOCK`` numbers after ``count``; two tests of one
+    session whose blocks overlap fail here, naming each other, instead of later querying
+    each other's workflows."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0].split("[")[0]
+    for other_count, other in _ISSUE_BLOCKS.items():
+        if other != test and abs(other_count - count) < ISSUE_BLOCK:
+            raise AssertionError(f"{test} skips {count} issue numbers, too close to {other}'s "
+                                 f"{other_count}: keep them {ISSUE_BLOCK} apart")
+    _ISSUE_BLOCKS[count] = test
     repo = world.as_user("bob")
     for _ in range(count):
         repo.create_issue(title="A question", body="Not a request.")

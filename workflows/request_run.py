@@ -298,10 +298,10 @@ class RequestRun(AwaitsHumanDecision):
         if not missing:
             return
         deadline = workflow.now() + times.approval_expiry
-        self._progress.waiting_for_credentials = missing
         await self._comment("credentials", request_texts.credentials_needed(
             slug=slug, environment=environment, missing=missing, requester=requester,
             expiry=request_texts.span(times.approval_expiry)))
+        self._progress.waiting_for_credentials = missing  # once the person has been told
         count = 0
         try:
             while missing:

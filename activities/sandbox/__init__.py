@@ -47,3 +47,17 @@ def run_sandboxed_tests(request: SandboxRequest, on_log: LogCallback | None = No
     log.warning("sandbox: no Docker engine answers; running %s in the WEAKER local sandbox "
                 "(CCB_SANDBOX_ALLOW_LOCAL is set)", request.label or "tests")
     return run_tests_locally(request)
+
+
+def reap_after_dead_workers() -> list[str]:
+    """At a sandbox worker's start: remove the sandbox containers earlier workers on this
+    host left when they died mid-run (see ``docker_runner.reap_stale_sandboxes``)."""
+    from activities.sandbox.docker_runner import docker_client, reap_stale_sandboxes
+
+    client = docker_client()
+    if client is None:
+        return []
+    try:
+        return reap_stale_sandboxes(client)
+    finally:
+        client.close()

@@ -5,13 +5,18 @@ for /work and /tmp, memory without swap, one CPU, a pids limit, a non-root user,
 capabilities, no-new-privileges and a wall-clock timeout. The files come in through a
 read-only bind mount of a host temp dir (a tmpfs cannot be filled by put_archive before
 start), the driver copies them into /work; the report comes back as the driver's framed
-stdout line. The container is always removed, whatever happened.
+stdout line. The container is always removed, whatever happened — and when the worker dies
+before it can remove it, the container ends itself at its deadline (the driver's
+``--deadline-seconds``) and the next sandbox run or sandbox worker start removes it
+(``reap_stale_sandboxes``: its owner process is gone, or its deadline has passed).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import socket
 import time
 
 import docker
@@ -30,6 +35,64 @@ SANDBOX_LABEL = "ccb.sandbox"  # every sandbox container carries it: `docker ps 
 STAGE_MOUNT = "/ccb"
 CONTAINER_TMP = "/tmp"  # noqa: S108 - the container's own private tmpfs, not the host's
 KILL_GRACE_SECONDS = 10
+OWNER_LABEL = f"{SANDBOX_LABEL}.owner"  # host:pid of the worker process that runs it
+EXPIRES_LABEL = f"{SANDBOX_LABEL}.expires"  # epoch seconds after which nobody waits for it
+SELF_DEADLINE_SLACK = 5  # seconds the container outlives the worker's own wall-clock kill
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def _stale(labels: dict[str, str], now: float, host: str) -> str | None:
+    """Why a sandbox container is nobody's any more, or None while its run may still want it."""
+    try:
+        expires = float(labels.get(EXPIRES_LABEL, "0"))
+    except ValueError:
+        expires = 0.0
+    if expires <= now:
+        return "its deadline has passed" if expires else "it carries no deadline"
+    owner_host, _, owner_pid = labels.get(OWNER_LABEL, "").rpartition(":")
+    if owner_host == host and owner_pid.isdigit() and not _process_alive(int(owner_pid)):
+        return f"the worker process {owner_pid} that ran it is gone"
+    return None
+
+
+def reap_stale_sandboxes(client: docker.DockerClient, now: float | None = None) -> list[str]:
+    """Removes sandbox containers left by workers that died mid-run (killed, host rebooted):
+    those whose owner process on this host is gone or whose deadline has passed. Returns
+    their names. Others' live runs are never touched; errors leave a container for later."""
+    now = time.time() if now is None else now
+    host, removed = socket.gethostname(), []
+    try:
+        containers = client.containers.list(all=True, filters={"label": SANDBOX_LABEL})
+    except docker.errors.APIError as exc:
+        log.warning("sandbox: could not list sandbox containers to clean up: %s", exc)
+        return removed
+    for container in containers:
+        reason = _stale(container.labels or {}, now, host)
+        if reason is None:
+            continue
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue  # removed by its own run or another reaper meanwhile
+        except docker.errors.APIError as exc:
+            log.warning("sandbox: could not remove stale container %s: %s", container.name, exc)
+            continue
+        log.warning("sandbox: removed stale container %s (%s)", container.name, reason)
+        removed.append(container.name)
+    return removed
 
 
 def docker_client(timeout: float = 5.0) -> docker.DockerClient | None:
@@ -46,6 +109,7 @@ def _container_command(request: SandboxRequest) -> list[str]:
     packages = ["--package", request.package] if request.package else []
     return ["python3", f"{STAGE_MOUNT}/driver.py", "--input", f"{STAGE_MOUNT}/input",
             "--work", "/work", "--reports", f"{CONTAINER_TMP}/ccb-reports", "--cgroup-stats",
+            "--deadline-seconds", str(request.limits.timeout_seconds + SELF_DEADLINE_SLACK),
             *packages, "--", *request.pytest_args]
 
 
@@ -72,7 +136,10 @@ def _create(client: docker.DockerClient, image: str, request: SandboxRequest,
         working_dir="/work",
         environment={"HOME": CONTAINER_TMP, "TMPDIR": CONTAINER_TMP,
                      "PYTHONDONTWRITEBYTECODE": "1"},
-        labels={SANDBOX_LABEL: "1", f"{SANDBOX_LABEL}.label": request.label},
+        labels={SANDBOX_LABEL: "1", f"{SANDBOX_LABEL}.label": request.label,
+                OWNER_LABEL: _owner(),
+                EXPIRES_LABEL: str(int(time.time() + limits.timeout_seconds
+                                       + 2 * SELF_DEADLINE_SLACK + 60))},
         log_config=LogConfig(type="json-file", config={"max-size": "5m", "max-file": "1"}),
         stdin_open=False,
         tty=False,
@@ -102,6 +169,7 @@ def run_tests_in_docker(request: SandboxRequest, client: docker.DockerClient | N
     Idempotent: every call uses a new container and temp dir and leaves neither behind."""
     client = client or docker.from_env(version="auto")
     image = ensure_base_image(client, on_log)
+    reap_stale_sandboxes(client)
     stage_dir = stage(request)
     container: Container | None = None
     started = time.monotonic()

@@ -28,6 +28,7 @@ TAIL_BYTES = 16_000
 MAX_FAILURES = 50
 MESSAGE_CHARS = 2_000
 DRAIN_SECONDS = 2.0  # reading pytest's output after it ended
+DEADLINE_STATUS = 124  # as timeout(1): pytest was killed at the sandbox's own deadline
 
 
 def detect_packages(work: Path) -> list[str]:
@@ -57,11 +58,14 @@ def copy_files(source: Path, dest: Path) -> None:
             shutil.copyfile(path, target)
 
 
-def run_pytest(cmd: list[str], work: Path, env: dict[str, str]) -> tuple[int, str]:
+def run_pytest(cmd: list[str], work: Path, env: dict[str, str],
+               deadline: float | None = None) -> tuple[int, str]:
     """Runs pytest, forwarding its output; returns its exit status and the output's tail.
 
     Processes the tests left behind may hold the pipe open, so reading stops shortly after
-    pytest itself has ended rather than at end-of-file."""
+    pytest itself has ended rather than at end-of-file. At ``deadline`` seconds pytest is
+    killed and the status is ``DEADLINE_STATUS``: the sandbox ends itself even when nobody
+    is left outside to kill it (a worker killed mid-run)."""
     proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
     pipe = cast(io.BufferedReader, proc.stdout)  # a pipe opened in binary mode
@@ -78,7 +82,12 @@ def run_pytest(cmd: list[str], work: Path, env: dict[str, str]) -> tuple[int, st
 
     reader = threading.Thread(target=forward, daemon=True)
     reader.start()
-    status = proc.wait()
+    try:
+        status = proc.wait(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        status = DEADLINE_STATUS
     reader.join(timeout=DRAIN_SECONDS)
     return status, tail[0].decode("utf-8", "replace")
 
@@ -144,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reports", type=Path, required=True)
     parser.add_argument("--package", action="append", default=[])
     parser.add_argument("--cgroup-stats", action="store_true")
+    parser.add_argument("--deadline-seconds", type=float, default=None)
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args(argv)
 
@@ -165,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
            "LANG": "C.UTF-8", "PYTHONPATH": os.pathsep.join(paths),
            "PYTHONDONTWRITEBYTECODE": "1", "COVERAGE_FILE": str(args.reports / ".coverage"),
            "TMPDIR": tmp}
-    status, tail = run_pytest(cmd, args.work, env)
+    status, tail = run_pytest(cmd, args.work, env, args.deadline_seconds)
     result = {"exit_code": status, "packages": packages, "junit": summarize_junit(junit),
               "coverage_percent": coverage_percent(cov_json), "output_tail": tail,
               "cgroup": cgroup_stats() if args.cgroup_stats else None}
