@@ -6,6 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from infra.settings import get_settings
+from models.events import EventType
 from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
 from registry.store import Registry, UnknownIntegrationError, open_registry
 from registry.tables import Integration, utcnow
@@ -40,8 +41,14 @@ def record_event(command: EventCommand) -> None:
 def record_version(command: VersionCommand) -> None:
     """Record a version (unique per integration) and make it current. Idempotent."""
     registry = _registry()
-    registry.add_version(command.slug, command.version, commit_sha=command.commit_sha,
-                         pr_number=command.pr_number, manifest=command.manifest)
+    row = registry.add_version(command.slug, command.version, commit_sha=command.commit_sha,
+                               pr_number=command.pr_number, manifest=command.manifest)
+    if command.gates is not None and row.commit_sha == command.commit_sha:
+        registry.add_event(
+            f"version/{command.slug}/{command.version}/{command.commit_sha}",
+            EventType.VERSION_RECORDED, slug=command.slug,
+            payload={**command.gates, "version": command.version,
+                     "commit_sha": command.commit_sha, "pr_number": command.pr_number})
     if command.make_current:
         with registry.session() as session:
             row = session.get(Integration, registry.get(command.slug).id)

@@ -29,7 +29,9 @@ from activities.github_ops import GITHUB_ACTIVITIES
 from activities.github_review import REVIEW_GITHUB_ACTIVITIES
 from activities.intake import INTAKE_ACTIVITIES
 from activities.lifecycle import LIFECYCLE_ACTIVITIES
+from activities.lifecycle_steps import LIFECYCLE_HOST_ACTIVITIES, LIFECYCLE_STEP_ACTIVITIES
 from activities.progress_comment import publish_progress
+from activities.promotion import PROMOTION_ACTIVITIES
 from activities.reverify import REVERIFY_ACTIVITIES, reverify_live
 from activities.review_checks import REVIEW_CHECK_ACTIVITIES
 from activities.update_steps import UPDATE_STEP_ACTIVITIES
@@ -56,6 +58,9 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     *REVIEW_CHECK_ACTIVITIES,
     *REVIEW_GITHUB_ACTIVITIES,
     *REVERIFY_ACTIVITIES,  # the re-verification schedule's runs
+    *PROMOTION_ACTIVITIES,  # a version's promotion: its plan and gates
+    *LIFECYCLE_STEP_ACTIVITIES,  # pause, resume, deprecate
+    *LIFECYCLE_HOST_ACTIVITIES,
 ]
 
 # Generated or contributed code is only ever touched here: code checks and sandboxed tests.
@@ -64,7 +69,7 @@ SANDBOX_ACTIVITIES: list[Callable[..., Any]] = list(VERIFY_ACTIVITIES)
 DEPLOY_HOST_ACTIVITIES: list[Callable[..., Any]] = [
     build_version, start_instance, wait_until_healthy, run_smoke_checks, route_instance,
     shift_traffic, watch_version, retire_color, rollback_traffic, probe_live_version,
-    reverify_live,
+    reverify_live, *LIFECYCLE_HOST_ACTIVITIES,
 ]
 _ELSEWHERE = {id(fn) for fn in (*SANDBOX_ACTIVITIES, *DEPLOY_HOST_ACTIVITIES)}
 # Workflows' GitHub, registry and model calls: any host that reaches those.

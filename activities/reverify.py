@@ -1,17 +1,19 @@
 """The scheduled re-verification's side effects: which integrations are live, checking one on
-its deploy host (health through the instance, then the smoke checks a fresh version passes),
-and recording each result as an audit event."""
+its deploy host (health through the instance, the smoke checks a fresh version passes, the
+generated live checks of its manifest), and recording each result as an audit event."""
 
 from __future__ import annotations
 
+from pydantic import TypeAdapter, ValidationError
 from temporalio import activity
 
 from activities.deploy.monitoring import probe_live_version
-from activities.deploy.probes import smoke_problems
+from activities.deploy.probes import live_check_problems, smoke_problems
 from activities.deploy.steps import _registry
 from infra.settings import get_settings
 from models.deploy import Target
 from models.events import EventType
+from models.manifest import LIVE_CHECK_LIMIT, LiveCheck
 from models.reverify import (
     LiveIntegration,
     RecordReverification,
@@ -43,8 +45,10 @@ def live_integrations(inp: ReverifyInput) -> list[LiveIntegration]:
 
 @activity.defn
 def reverify_live(target: LiveIntegration) -> Reverification:
-    """Health (the instance runs and answers its health paths), then the smoke checks.
-    Read-only: operations are never called (they would reach the external service)."""
+    """Health (the instance runs and answers its health paths), the smoke checks, then the
+    integration's generated live checks against the instance. Operations are never called
+    with input they accept (they would reach the external service): a live check that sends
+    a body expects a refusal."""
     probe = probe_live_version(Target(slug=target.slug, environment=target.environment))
     checks = [VerifyCheck(name="health", ok=probe.ok, detail=probe.reason)]
     if probe.ok and probe.has_live:
@@ -55,9 +59,33 @@ def reverify_live(target: LiveIntegration) -> Reverification:
         port = int(probe.endpoint.rpartition(":")[2] or 0)
         problems = smoke_problems(port, probe.version, capabilities)
         checks.append(VerifyCheck(name="smoke", ok=not problems, detail="; ".join(problems)))
+        if (generated := _generated_tests(port, manifest, probe.version)) is not None:
+            checks.append(generated)
     return Reverification(slug=target.slug, environment=target.environment,
                           version=probe.version or target.version,
                           ok=all(c.ok for c in checks), checks=checks)
+
+
+def _generated_tests(port: int, manifest: dict[str, object], version: str
+                     ) -> VerifyCheck | None:
+    """The manifest's generated live checks run against the instance; None for a version
+    written before they existed. The manifest passed the checks before it merged, so a stored
+    list that does not parse is a failed check, never a silent skip."""
+    raw = manifest.get("live_checks")
+    if raw is None:
+        return None
+    try:
+        checks = _LIVE_CHECKS.validate_python(raw)[:LIVE_CHECK_LIMIT]
+    except ValidationError as exc:
+        return VerifyCheck(name="generated tests", ok=False,
+                           detail=f"the stored manifest's live checks do not parse "
+                                  f"({exc.error_count()} errors)")
+    failed = live_check_problems(port, checks, version)
+    return VerifyCheck(name="generated tests", ok=not failed,
+                       detail="; ".join(failed) or f"{len(checks)} live checks passed")
+
+
+_LIVE_CHECKS = TypeAdapter(list[LiveCheck])
 
 
 @activity.defn

@@ -3,6 +3,8 @@ workflow code, which reads them through the ``read_feature_flags`` activity)."""
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from infra.settings import get_settings
 from models.deployment import Environment
 from models.flags import DEFAULT_FLAGS, FeatureFlags
@@ -21,4 +23,11 @@ def flags_for(environment: Environment | str) -> FeatureFlags:
         raise UnknownFlagError(
             f"CCB_FEATURE_FLAGS names unknown flags for {env}: {', '.join(unknown)}; "
             f"known: {', '.join(FeatureFlags.model_fields)}")
-    return DEFAULT_FLAGS[env].model_copy(update=overrides)
+    try:
+        return FeatureFlags.model_validate({**DEFAULT_FLAGS[env].model_dump(), **overrides})
+    except ValidationError as exc:
+        wrong = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                          for e in exc.errors())
+        raise UnknownFlagError(f"CCB_FEATURE_FLAGS sets {env}'s flags wrongly ({wrong}); "
+                               "flags are true or false, promotion is auto, approval or "
+                               "off") from None

@@ -11,6 +11,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.creation import ApprovalTimes
+from models.deployment import Environment
+from rules.promotion import DEFAULT_ORDER, parse_environments
 from rules.task_queues import HOST_NAME, Capability, parse_capabilities
 
 
@@ -95,7 +97,10 @@ class Settings(BaseSettings):
     # '{"development": 18500}'; feature flags per environment overriding models/flags.py's
     # defaults, e.g. '{"production": {"auto_deployment": true}}'.
     proxy_ports: dict[str, int] = Field(default_factory=dict)
-    feature_flags: dict[str, dict[str, bool]] = Field(default_factory=dict)
+    feature_flags: dict[str, dict[str, bool | str]] = Field(default_factory=dict)
+    # The environments merged code is promoted through, first to last (issue 13): it deploys
+    # to the first, a promotion moves it on (each environment's `promotion` flag says how).
+    environments: str = DEFAULT_ORDER
     # How deployments move per environment, overriding DeployTuning's defaults (10/50/100 %,
     # 5 s pauses, a 30 s window), e.g. '{"development": {"window_s": 5, "step_pause_s": 1}}'.
     # A deployment that names its own tuning (the CLI, a rollback) keeps it.
@@ -160,6 +165,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("environments")
+    @classmethod
+    def _environments(cls, value: str) -> str:
+        parse_environments(value)  # the sentence naming what is wrong
+        return value
+
+    @property
+    def environment_order(self) -> tuple[Environment, ...]:
+        return parse_environments(self.environments)
 
     @field_validator("deploy_host")
     @classmethod

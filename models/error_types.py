@@ -45,7 +45,9 @@ class ErrorType:
     INTERNAL_GENERATION_DID_NOT_CONVERGE = "InternalGenerationDidNotConverge"
     INTERNAL_GENERATION_STALLED = "InternalGenerationStalled"
     INTERNAL_SANDBOX_UNAVAILABLE = "InternalSandboxUnavailable"
+    INSTANCE_NOT_HEALTHY = "InstanceNotHealthy"  # a paused instance cannot be resumed
     INVALID_REQUEST = "InvalidRequest"
+    LIFECYCLE_REFUSED = "LifecycleRefused"  # pause/resume/deprecate from the wrong state
     NOTHING_TO_UPDATE = "NothingToUpdate"
     REVIEW_GATE_FAILED = "ReviewGateFailed"
     REVIEW_SUPERSEDED = "ReviewSuperseded"

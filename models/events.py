@@ -21,6 +21,9 @@ class EventType(StrEnum):
     ERROR_OCCURRED = "error.occurred"
     VERIFICATION_COMPLETED = "verification.completed"  # a scheduled re-verification's result
     OPERATOR_ACTION = "operator.action"  # an action taken through the REST API (who, what)
+    VERSION_RECORDED = "version.recorded"  # a merged commit with its gates (tests, scan, approver)
+    PROMOTION_APPROVED = "promotion.approved"  # a person let a version at a commit into an env
+    LIFECYCLE_CHANGED = "integration.lifecycle"  # paused, resumed or deprecated: who and why
 
 
 class AuditEvent(BaseModel):

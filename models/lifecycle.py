@@ -34,3 +34,6 @@ class VersionCommand(BaseModel):
     pr_number: int | None = None
     manifest: dict[str, Any] = Field(default_factory=dict)
     make_current: bool = True
+    # At the merge: what let this commit merge (tests_passed, security_scan, approved_by,
+    # approved_sha), recorded once as the version.recorded event promotion gates read.
+    gates: dict[str, Any] | None = None

@@ -65,6 +65,22 @@ def record_deployment(registry: Registry, *, key: str, slug: str, version: str,
     return _info(row, slug)
 
 
+def retire_live(registry: Registry, slug: str, environment: str, reason: str) -> int:
+    """Every live deployment of ``slug`` in ``environment`` retired (it was removed); how
+    many. Idempotent."""
+    integration = registry.get(slug)
+    with registry.session() as s:
+        rows = s.exec(select(DeploymentRow).where(
+            DeploymentRow.integration_id == integration.id,
+            DeploymentRow.environment == environment,
+            DeploymentRow.status == DeploymentStatus.LIVE)).all()
+        for row in rows:
+            row.status, row.reason, row.updated_at = DeploymentStatus.RETIRED, reason, utcnow()
+            s.add(row)
+        s.commit()
+    return len(rows)
+
+
 def deployments(registry: Registry, slug: str | None = None,
                 environment: str | None = None) -> list[DeploymentInfo]:
     """Deployments (of one integration and/or environment), oldest first."""
@@ -99,10 +115,14 @@ def previous_good(registry: Registry, slug: str, environment: str) -> Deployment
 
 
 def desired_routes(registry: Registry, environment: str) -> list[DesiredRoute]:
-    """The routes the registry says the environment's proxy must have: each live colour."""
+    """The routes the registry says the environment's proxy must have: each live colour
+    of an integration that is not paused (or deprecated)."""
+    resting = {i.slug for i in registry.list_integrations()
+               if i.state in ("PAUSED", "DEPRECATED")}
     routes = []
     for item in deployments(registry, environment=environment):
-        if item.status == DeploymentStatus.LIVE and item.endpoint:
+        if (item.status == DeploymentStatus.LIVE and item.endpoint
+                and item.integration_slug not in resting):
             host, _, port = item.endpoint.rpartition(":")
             routes.append(DesiredRoute(slug=item.integration_slug, color=item.color,
                                        addr=host or "127.0.0.1", port=int(port),

@@ -115,3 +115,11 @@ def usage(registry: Registry, slug: str | None = None) -> UsageReport:
     return UsageReport(ids, [UsageLine(str(st), str(md), int(n), int(i or 0), int(o or 0),
                                        round(float(c or 0.0), 6))
                              for st, md, n, i, o, c in rows])
+
+
+def slug_of_issue(registry: Registry, repo: str, issue: int) -> str | None:
+    """The integration a request issue created, when the registry knows it."""
+    for row in registry.list_integrations():
+        if row.repo == repo and row.issue_number == issue:
+            return row.slug
+    return None

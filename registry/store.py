@@ -231,7 +231,8 @@ class Registry:
     def add_version(self, slug: str, version: str, *, commit_sha: str = "",
                     pr_number: int | None = None,
                     manifest: dict[str, Any] | None = None) -> IntegrationVersion:
-        """Record a version of ``slug`` once (unique per integration and version)."""
+        """Record a version of ``slug`` once (unique per integration and version); a later
+        record only fills in an empty manifest or commit, never changes what is there."""
         integration = self.get(slug)
         with self.session() as s:
             row = s.exec(select(IntegrationVersion).where(
@@ -249,6 +250,14 @@ class Registry:
                     s.rollback()
                     return self.add_version(slug, version, commit_sha=commit_sha,
                                             pr_number=pr_number, manifest=manifest)
+            elif (manifest and not row.manifest) or (commit_sha and not row.commit_sha):
+                # A later record of the same version fills in what the first lacked (the
+                # merge records the commit; the deployment, the manifest it deployed).
+                row.manifest = row.manifest or dict(manifest or {})
+                row.commit_sha = row.commit_sha or commit_sha
+                s.add(row)
+                s.commit()
+                s.refresh(row)
             return row
 
     def versions(self, slug: str) -> list[IntegrationVersion]:

@@ -14,7 +14,9 @@ import typer
 from infra.settings import get_settings
 from starter.cli_commands import register
 from starter.cli_deploy import register as register_deploy
+from starter.cli_lifecycle import register as register_lifecycle
 from starter.cli_payloads import register as register_payloads
+from starter.cli_promote import register as register_promote
 from starter.cli_schedules import register as register_schedules
 from starter.cli_secrets import register as register_secrets
 from starter.cli_update import register as register_update
@@ -164,6 +166,8 @@ register_update(app)
 register_secrets(app)
 register_payloads(app)
 register_schedules(app)
+register_promote(app)
+register_lifecycle(app)
 
 
 def _guard(command: Callable[[], None]) -> int:

@@ -1,5 +1,6 @@
 """Comment commands: ``/approve``, ``/request-changes <text>``, ``/retry``, ``/cancel``,
-``/status``.
+``/status``, ``/promote <environment> [commit]``, ``/pause [why]``, ``/resume``,
+``/deprecate [why]``.
 
 A command is the first non-empty line of a comment, starting with ``/``. Anything else in the
 comment is ordinary discussion. Parsing never raises: a comment is a command, a command used
@@ -12,6 +13,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rules.inert import code_span
+
 MAX_CHANGE_TEXT = 20_000
 
 
@@ -21,11 +24,16 @@ class CommandName(StrEnum):
     RETRY = "retry"
     CANCEL = "cancel"
     STATUS = "status"
+    PROMOTE = "promote"
+    PAUSE = "pause"
+    RESUME = "resume"
+    DEPRECATE = "deprecate"
 
 
 USAGE = (
     "Commands: `/approve`, `/request-changes <what to change>`, `/retry` (after a failure), "
-    "`/cancel`, `/status`."
+    "`/cancel`, `/status`, `/promote <environment> [commit]`, `/pause [why]`, `/resume`, "
+    "`/deprecate [why]`."
 )
 
 
@@ -65,8 +73,35 @@ def parse_command(comment: str | None) -> Command | CommandMisuse | None:
                 name, f"the change request is longer than {MAX_CHANGE_TEXT} characters: shorten it"
             )
         return Command(name, argument)
-    # /approve keeps its text as the approval's comment; the others ignore theirs.
+    if name is CommandName.PROMOTE:
+        return _promote(argument)
+    # /approve keeps its text as the approval's comment, /pause and /deprecate their reason
+    # (its first line); the others ignore theirs.
+    if name in (CommandName.PAUSE, CommandName.DEPRECATE):
+        return Command(name, argument.split("\n", 1)[0][:300])
     return Command(name, argument if name is CommandName.APPROVE else "")
+
+
+ENVIRONMENTS = ("development", "staging", "production")
+_SHA = re.compile(r"^[0-9a-fA-F]{7,40}$")
+
+
+def _promote(argument: str) -> Command | CommandMisuse:
+    """``/promote <environment> [commit]``: the text keeps ``environment`` and the commit."""
+    words = argument.split("\n", 1)[0].split()
+    if not words:
+        return CommandMisuse(CommandName.PROMOTE, "say where to: `/promote <environment>` "
+                             f"({', '.join(ENVIRONMENTS)})")
+    env = words[0].lower()
+    if env not in ENVIRONMENTS:
+        return CommandMisuse(CommandName.PROMOTE,
+                             f"{code_span(words[0][:40])} is not an environment: `/promote "
+                             f"<environment>` with one of {', '.join(ENVIRONMENTS)}")
+    sha = words[1] if len(words) > 1 else ""
+    if sha and not _SHA.match(sha):
+        return CommandMisuse(CommandName.PROMOTE, f"{code_span(sha[:40])} is not a commit sha: "
+                             "`/promote <environment> <7 to 40 hex digits>`")
+    return Command(CommandName.PROMOTE, f"{env} {sha.lower()}".strip())
 
 
 MAX_CHANGE_CHARS = 20_000  # ChangeRequest.text's bound, what generation is given

@@ -71,15 +71,18 @@ SAMPLE_CREDENTIALS = {"ACME_WEATHER_API_KEY": "placeholder-for-the-fictional-sam
 
 
 def _store_sample_credentials(say: Callable[[str], None]) -> None:
-    """As an operator would (``ccb secrets set``): the sample's credential in its store."""
+    """As an operator would (``ccb secrets set``): the sample's credential in its store, for
+    each environment it is promoted through."""
     from infra.secrets import secret_store
+    from infra.settings import get_settings
 
     store = secret_store()
-    for name, value in SAMPLE_CREDENTIALS.items():
-        if name not in store.names(SAMPLE_SLUG):
-            store.set(SAMPLE_SLUG, name, value)
-            say(f"ccb: stored the sample's placeholder {name} in its secret store (what "
-                f"`ccb secrets set {SAMPLE_SLUG} {name}` does)")
+    for env in get_settings().environment_order:
+        for name, value in SAMPLE_CREDENTIALS.items():
+            if name not in store.names(SAMPLE_SLUG, env.value):
+                store.set(SAMPLE_SLUG, name, value, env.value)
+                say(f"ccb: stored the sample's placeholder {name} in its secret store for "
+                    f"{env} (what `ccb secrets set {SAMPLE_SLUG} {name} --env {env}` does)")
 
 
 async def send_sample(client: Client, settings: Settings,

@@ -43,6 +43,7 @@ from models.webhooks import EVENT_MODELS, ReviewRequest
 from starter import signature
 from starter.commands import Command, CommandMisuse, CommandName, bounded_change, named_head
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
+from starter.integration_commands import INTEGRATION_COMMANDS, integration_command
 from starter.metrics import StarterMetrics, webhook_span
 from starter.permissions import PermissionChecker, PermissionLookupError, pull_head_sha
 from starter.routing import (
@@ -312,6 +313,9 @@ class WebhookService:
             return await dispatcher.cancel(repo, issue)
         if command.name is CommandName.STATUS:
             return await dispatcher.progress(repo, issue)
+        if command.name in INTEGRATION_COMMANDS:  # on the integration the issue created
+            return await integration_command(dispatcher.client, self.settings, issue=issue,
+                                             actor=action.actor, command=command)
         if action.on_pull_request:
             return Outcome("rejected", f"comment `/retry` on the request issue #{issue}")
         return await dispatcher.retry(repo, issue, action.actor, action.title, action.body)

@@ -52,14 +52,18 @@ WORKFLOW_TO_APPROVED = [S.ANALYZING, S.GENERATING, S.TESTING, S.REVIEWING, S.APP
 
 
 def faulty_files(slug: str, version: str, mode: str = "healthy", after_requests: int = 0,
-                 interval_s: float = 1.0) -> dict[str, str]:
-    """The fault-switch integration as ``integrations/<slug>/...`` files."""
+                 interval_s: float = 1.0,
+                 live_checks: list[dict[str, Any]] | None = None) -> dict[str, str]:
+    """The fault-switch integration as ``integrations/<slug>/...`` files (with
+    ``live_checks`` in its manifest when given)."""
     root = f"integrations/{slug}/"
     manifest = {"name": f"Faulty {slug}", "slug": slug, "version": version,
                 "description": "deployment test service with a fault switch",
                 "capabilities": ["echo"],
                 "health_check": {"path": "/health/ready", "interval_seconds": interval_s,
                                  "timeout_seconds": 2.0}}
+    if live_checks is not None:
+        manifest["live_checks"] = live_checks
     return {
         root + "Dockerfile": (FAULTY / "Dockerfile").read_text(),
         root + "faulty_app.py": (FAULTY / "faulty_app.py").read_text(),
@@ -117,12 +121,16 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def deploy_environment(monkeypatch: Any) -> Iterator[Path]:
-    """A short private data dir (unix socket paths are short), the development proxy on a
-    free port; afterwards the proxy stopped and every container/process of it removed."""
+    """A short private data dir (unix socket paths are short), each environment's proxy on
+    a free port, no promotion past development; afterwards the proxies stopped and every
+    container/process of this installation removed."""
     data = Path(tempfile.mkdtemp(prefix="ccb-dp-", dir="/tmp"))
     monkeypatch.setenv("CCB_DATA_DIR", str(data))
     monkeypatch.setenv("CCB_PROXY_PORTS", json.dumps({"development": free_port(),
+                                                       "staging": free_port(),
                                                        "production": free_port()}))
+    # Deployments stay in development unless a test promotes (it sets the order itself).
+    monkeypatch.setenv("CCB_ENVIRONMENTS", "development")
     monkeypatch.delenv("CCB_DATABASE_URL", raising=False)
     monkeypatch.delenv("CCB_FAULT_PAUSE", raising=False)
     get_settings.cache_clear()

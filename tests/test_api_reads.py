@@ -29,7 +29,11 @@ ACTION_ROUTES = [("/api/v1/requests/1/approve", {"head_sha": "abcdef1"}),
                  ("/api/v1/requests/1/request-changes", {"text": "more tests"}),
                  ("/api/v1/requests/1/retry", None), ("/api/v1/requests/1/cancel", None),
                  ("/api/v1/integrations/acme-weather/deploy", {}),
-                 ("/api/v1/integrations/acme-weather/rollback", {})]
+                 ("/api/v1/integrations/acme-weather/rollback", {}),
+                 ("/api/v1/integrations/acme-weather/promote", {"environment": "staging"}),
+                 ("/api/v1/integrations/acme-weather/pause", {"reason": "maintenance"}),
+                 ("/api/v1/integrations/acme-weather/resume", None),
+                 ("/api/v1/integrations/acme-weather/deprecate", {})]
 
 
 @pytest.fixture
@@ -131,6 +135,9 @@ async def test_each_refusal_says_what_is_wrong(api: httpx.AsyncClient, path: str
     ("/api/v1/requests/1/request-changes", {"text": ""}, "text: String should have at least"),
     ("/api/v1/integrations/acme-weather/deploy", {"environment": "moon"}, "environment:"),
     ("/api/v1/integrations/acme-weather/deploy", {"extra": 1}, "extra: Extra inputs"),
+    ("/api/v1/integrations/acme-weather/promote", {}, "environment: Field required"),
+    ("/api/v1/integrations/acme-weather/promote", {"environment": "staging",
+                                                   "commit_sha": "xyz"}, "commit_sha:"),
 ])
 async def test_an_invalid_action_body_is_a_422_sentence(api: httpx.AsyncClient, path: str,
                                                         body: dict | None, words: str) -> None:
@@ -151,6 +158,31 @@ async def test_refused_deploy_and_rollback_say_why(api: httpx.AsyncClient) -> No
     assert deploy.json()["detail"] == "acme-weather has no version 9.9.9; recorded: 1.0.0"
     unknown = await api.post("/api/v1/integrations/nope-nope/rollback", headers=OPERATE)
     assert unknown.status_code == 404
+
+
+async def test_refused_promotions_say_why_and_are_audited(api: httpx.AsyncClient,
+                                                         registry: Registry) -> None:
+    """Nothing is live in staging, so production is refused before any workflow starts; an
+    unknown version and another commit are refused with the version's facts."""
+    url = "/api/v1/integrations/acme-weather/promote"
+    skipped = await api.post(url, json={"environment": "production"}, headers=OPERATE)
+    assert skipped.status_code == 409
+    assert skipped.json()["detail"] == (
+        "acme-weather 1.0.0 must be live in staging before it goes to production (nothing is "
+        "live there): promote it to staging first")
+    other = await api.post(url, json={"environment": "staging", "commit_sha": "bbbbbbb"},
+                           headers=OPERATE)
+    assert other.status_code == 409
+    assert other.json()["detail"] == ("bbbbbbb is not the commit 1.0.0 merged at: promote "
+                                      "aaaaaaa (approvals are bound to the commit)")
+    first = await api.post(url, json={"environment": "development"}, headers=OPERATE)
+    assert first.status_code == 409 and "is the first environment" in first.json()["detail"]
+    unknown = await api.post(url, json={"environment": "staging", "version": "9.9.9"},
+                             headers=OPERATE)
+    assert unknown.json()["detail"] == "acme-weather has no version 9.9.9; recorded: 1.0.0"
+    audited = [e.payload for e in registry.events("acme-weather")
+               if e.type == EventType.OPERATOR_ACTION and e.payload["action"] == "promote"]
+    assert [a["status"] for a in audited] == ["rejected"] * 4
 
 
 @settings(max_examples=40, deadline=None,

@@ -128,3 +128,18 @@ def test_fix_loop_rejects_a_bound_below_one() -> None:
     with pytest.raises(ValueError, match="max_rounds"):
         fix_loop(WEATHER, SPEC, integration_key=KEY, max_rounds=0)
 
+
+
+def test_mypy_naming_an_earlier_copy_of_a_module_maps_to_this_integrations_file() -> None:
+    """mypy's shared cache can report an identical module at the temp dir an earlier check
+    used; the finding still names the repository path (seen after many checks on one host)."""
+    from activities.checks.tools import _mypy_path
+
+    root = Path("/tmp/ccb-checks-now/integrations/acme-weather")
+    assert _mypy_path(str(root / "acme_weather/retries.py"), root, "acme-weather") == (
+        "integrations/acme-weather/acme_weather/retries.py")
+    earlier = "/tmp/ccb-checks-y3l7_7di/integrations/acme-weather/acme_weather/retries.py"
+    assert _mypy_path(earlier, root, "acme-weather") == (
+        "integrations/acme-weather/acme_weather/retries.py")
+    assert _mypy_path("acme_weather/x.py", root, "acme-weather") == (
+        "integrations/acme-weather/acme_weather/x.py")

@@ -70,7 +70,7 @@ async def test_run_command_then_restart_keeps_completed_workflows(tmp_path: Path
     # A short data dir: HAProxy's runtime socket lives in it (unix socket paths are short).
     data = Path(tempfile.mkdtemp(prefix="ccb-up-", dir="/tmp"))
     env = _stack_env(data)
-    env["CCB_PROXY_PORTS"] = json.dumps({"development": _free_port()})
+    env["CCB_PROXY_PORTS"] = json.dumps({"development": _free_port(), "staging": _free_port()})
     env["CCB_DEPLOY_TUNING"] = quick_environment_tuning()  # the window need not last 30 s
     try:
         await _run_then_restart(tmp_path, data, env)

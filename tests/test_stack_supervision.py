@@ -216,7 +216,7 @@ async def test_worker_killed_three_times_with_requests_in_flight(
     # A short data dir: HAProxy's runtime socket lives in it (unix socket paths are short).
     data = Path(tempfile.mkdtemp(prefix="ccb-heal-", dir="/tmp"))
     env = _stack_env(data)
-    env["CCB_PROXY_PORTS"] = json.dumps({"development": _free_port()})
+    env["CCB_PROXY_PORTS"] = json.dumps({"development": _free_port(), "staging": _free_port()})
     env["CCB_DEPLOY_TUNING"] = quick_environment_tuning()
     env["CCB_TEMPORAL_ADDRESS"] = f"127.0.0.1:{env['CCB_TEMPORAL_PORT']}"  # for the CLI calls
     for var in ("CCB_DATA_DIR", "CCB_TEMPORAL_ADDRESS"):  # this process: the bot's client

@@ -47,11 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.error_types import ErrorType
     from models.events import EventType
-    from models.github import (
-        CloseIssue,
-        CommitFiles,
-        MergePull,
-    )
+    from models.github import CloseIssue, CommitFiles, MergePull
     from models.intake import IntakeInput, RecordRequested
     from models.lifecycle import VersionCommand
     from models.manifest import TechnicalSpec
@@ -61,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     from models.states import IntegrationState
     from models.verify import TestReport, TestRequest
     from rules.inert import inert_plain
+    from rules.security_scan import security_scan
     from workflows import fix_rounds, request_texts
     from workflows.creation_steps import fresh_steps, review_in_place
     from workflows.errors import guarded
@@ -242,7 +239,7 @@ class IntegrationCreationWorkflow(RequestRun):
                     "passed", "tests", "failures", "errors", "coverage_percent", "isolation",
                     "reason"}),
                 "passed": report.passed and report.meets_coverage,
-                "security_scan": "passed",  # the checks (bandit included) were clean
+                "security_scan": security_scan(findings),  # bandit's, in the checks
             })
             if report.passed and report.meets_coverage:
                 self._test_report = report

@@ -97,6 +97,17 @@ PROBE_STEP = workflow.ActivityConfig(start_to_close_timeout=PROBE_TIMEOUT,
 def probe_step(host: str) -> workflow.ActivityConfig:
     """A probe runs where the proxy it asks runs: on the deploy host."""
     return workflow.ActivityConfig(**PROBE_STEP, task_queue=on_queue(Capability.DEPLOY, host))
+# The live checks of one instance (health, smoke, its generated checks): up to 20 probes.
+LIVE_CHECKS_TIMEOUT = timedelta(minutes=2)
+
+
+def live_checks_step(host: str) -> workflow.ActivityConfig:
+    """The generated live checks run where the instance runs: on its deploy host."""
+    return workflow.ActivityConfig(start_to_close_timeout=LIVE_CHECKS_TIMEOUT,
+                                   retry_policy=PROBE_RETRY,
+                                   task_queue=on_queue(Capability.DEPLOY, host))
+
+
 # A health alert's comment: a GitHub call, retried as a probe is (the audit event is the alert).
 ALERT_COMMENT_STEP = workflow.ActivityConfig(start_to_close_timeout=timedelta(minutes=2),
                                              retry_policy=PROBE_RETRY)

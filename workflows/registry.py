@@ -5,7 +5,9 @@ from __future__ import annotations
 from workflows.creation import IntegrationCreationWorkflow
 from workflows.deploy import DeployWorkflow
 from workflows.intake import IntegrationIntakeWorkflow
+from workflows.lifecycle import LifecycleWorkflow
 from workflows.monitor import HealthMonitorWorkflow
+from workflows.promotion import PromotionWorkflow
 from workflows.refusal import BotReplyWorkflow
 from workflows.reverify import ReverifyWorkflow
 from workflows.review import CodeReviewWorkflow
@@ -20,4 +22,6 @@ ALL_WORKFLOWS: list[type] = [
     IntegrationUpdateWorkflow,  # integration-update issues and `ccb update`
     CodeReviewWorkflow,  # every push to a PR touching integrations/
     ReverifyWorkflow,  # the re-verification schedule's runs
+    PromotionWorkflow,  # a merged version through the environments
+    LifecycleWorkflow,  # pause, resume, deprecate
 ]

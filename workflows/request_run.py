@@ -44,11 +44,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.credentials import CredentialQuery
     from models.deploy import DeployInput, DeployResult, deploy_workflow_id
+    from models.deployment import Environment
     from models.error_types import ErrorType
     from models.events import EventType
     from models.github import DeleteBranch, MergePull, UpsertComment
     from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
     from models.progress import ProgressUpdate
+    from models.promotion import (
+        PromotionInput,
+    )
     from models.review import ReviewOutcome, ReviewRun
     from models.search_attributes import INTEGRATION_STATE
     from models.states import IntegrationState
@@ -59,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
     from workflows.policies import GITHUB_STEP, LOCAL_STEP, MODEL_STEP, sandbox_step
+    from workflows.promotion_start import note_merge_gates, start_promotion
     from workflows.review import review_as_child
     from workflows.saga import Saga
 
@@ -76,6 +81,8 @@ BOT = "ccb-bot"
 # Earlier runs merged without looking for the integration's credentials (then its deployment
 # waited for a health check that could not pass, and the merge was reverted).
 CREDENTIALS_PATCH = "credentials-before-merge"
+# Earlier runs ended at the first environment; now a promotion moves the version on.
+PROMOTION_PATCH = "promotion-after-first-deploy"
 
 
 class IssueInput(Protocol):
@@ -119,10 +126,15 @@ class RequestRun(AwaitsHumanDecision):
         self._revert_note = ""
         self._repo = ""
         self._issue = 0
+        # What let the merged commit merge (set by the subclass before ``_merge``): the
+        # version.recorded event promotion gates read for that commit.
+        self._merge_gates: dict[str, Any] = {}
+        self._requested_by = ""
 
     def _begin(self, inp: In) -> In:
         """Note the issue the run works on (the progress comment's and every comment's)."""
         self._repo, self._issue = inp.repo, inp.issue_number
+        self._requested_by = str(getattr(inp, "requested_by", "") or "")
         self._progress.workflow_id = workflow.info().workflow_id
         return inp
 
@@ -146,6 +158,7 @@ class RequestRun(AwaitsHumanDecision):
         """Record an event; its id is stable across retries of the activity."""
         wf_id = workflow.info().workflow_id
         self._events += 1
+        note_merge_gates(self._merge_gates, kind, payload)
         await self._local(record_event, EventCommand(
             event_id=f"{wf_id}/{workflow.info().run_id}/{self._events}-{name}", type=kind,
             slug=self._progress.slug or None, payload=payload,
@@ -355,7 +368,9 @@ class RequestRun(AwaitsHumanDecision):
             self._saga.add("open a revert pull request", lambda: revert(merged.sha))
         await workflow.execute_activity(
             delete_branch, DeleteBranch(repo=merge.repo, branch=branch), **GITHUB_STEP)
-        await self._local(record_version, version.model_copy(update={"commit_sha": merged.sha}))
+        gates = {**self._merge_gates, "approved_sha": self._progress.head_sha}
+        await self._local(record_version, version.model_copy(
+            update={"commit_sha": merged.sha, "gates": gates}))
         return merged.sha
 
     async def _deploy_version(self, environment: str, slug: str, version: str,
@@ -375,4 +390,9 @@ class RequestRun(AwaitsHumanDecision):
                         commit_sha=commit_sha, flags=flags, actor=BOT, reason=reason),
             id=deploy_workflow_id(environment, slug, version))
         metrics.since_request(m.REQUEST_TO_ACTIVE, self._kind)
+        if workflow.patched(PROMOTION_PATCH) and len(commit_sha) >= 7:
+            await start_promotion(PromotionInput(
+                slug=slug, version=version, commit_sha=commit_sha,
+                from_environment=Environment(environment), repo=self._repo,
+                issue_number=self._issue or None, requested_by=self._requested_by))
         return deployed

@@ -1,9 +1,11 @@
 """The scheduled re-verification of every ACTIVE integration (design notes: nightly tests).
 
 A Temporal Schedule (``infra/schedules.py``; interval ``CCB_REVERIFY_INTERVAL_HOURS``) starts
-one run: list what is live, check each integration on its deploy host (health, then the smoke
-checks a fresh version passes), record each result as an audit event, and raise the health
-alert of a failed one (its audit event and its issue's health comment).
+one run: list what is live, check each integration on its deploy host (health, the smoke
+checks a fresh version passes, then the integration's generated live checks — its
+manifest's ``live_checks`` — against the deployed instance), record each result as an audit
+event, and raise the health alert of a failed one (its audit event and its issue's health
+comment).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         VerifyCheck,
     )
     from workflows.deploy import reason_of
-    from workflows.policies import ALERT_COMMENT_STEP, LOCAL_STEP, PROBE_STEP, probe_step
+    from workflows.policies import ALERT_COMMENT_STEP, LOCAL_STEP, PROBE_STEP, live_checks_step
 
 
 @workflow.defn(name="ReverifyWorkflow")
@@ -50,7 +52,7 @@ class ReverifyWorkflow:
     async def _verify(self, target: LiveIntegration) -> Reverification:
         try:
             result: Reverification = await workflow.execute_activity(
-                reverify_live, target, **probe_step(target.host))
+                reverify_live, target, **live_checks_step(target.host))
             return result
         except ActivityError as exc:  # the host did not answer: that is a failed check too
             return Reverification(slug=target.slug, environment=target.environment,

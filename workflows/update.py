@@ -107,6 +107,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         who, generated = await self._review_until_approved(
             inp, update, lookup, old_files, old_version, pr_number, generated)
         files, _, compat, new_version, bump = generated
+        self._merge_gates["approved_by"] = who
         merged_sha = await self._merge_update(inp, update, pr_number, old_files, old_version,
                                               files, new_version)
         await self._event(EventType.REVIEW_COMPLETED, "merged", {

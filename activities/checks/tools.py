@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,19 @@ def _relative(file: str, work: Path) -> str:
     return path.as_posix()
 
 
+def _mypy_path(file: str, root: Path, slug: str) -> str:
+    """The repository path of a file mypy names. Its shared cache can name the copy of an
+    identical module an earlier check ran on (another temp dir): the part after
+    ``integrations/<slug>/`` is the same file."""
+    relative = _relative(file, root)
+    if Path(relative).is_absolute() and (copy := _COPY_TAIL.search(relative)):
+        relative = copy[1]
+    return f"integrations/{slug}/{relative}"
+
+
+_COPY_TAIL = re.compile(r"/integrations/[^/]+/(.+)$")
+
+
 def run_ruff(work: Path, slug: str, timeout: float) -> list[Finding]:
     """``ruff check`` with the project's rule families, ignoring any config in the files."""
     candidate = Path(sys.executable).parent / "ruff"
@@ -136,7 +150,7 @@ def run_mypy(work: Path, slug: str, timeout: float) -> list[Finding]:
         if item.get("severity") != "error":
             continue
         findings.append(Finding(
-            tool="mypy", path=f"integrations/{slug}/{_relative(item['file'], root)}",
+            tool="mypy", path=_mypy_path(item["file"], root, slug),
             line=item.get("line"), code=item.get("code") or "mypy", message=item["message"]))
     return findings
 

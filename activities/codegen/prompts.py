@@ -59,6 +59,12 @@ integrations/<slug>/ (paths from the repository root, <slug> as given in the req
   there are given to the deployed service, from the operator's secret store. Never name a
   variable of the bot itself (GITHUB_*, ANTHROPIC_*, CCB_*, PATH, HOME, ...): the checks
   refuse it; for a GitHub or Anthropic integration use INTEGRATION_<SLUG>_TOKEN.
+  live_checks (at most 20): the tests the bot runs against the deployed instance after it
+  ships and every night, each {{"name", "method", "path", "body", "expect_status",
+  "expect_json_keys", "expect_version_header"}}: GET /health/live and /health/ready
+  answering 200 with an X-Version header, GET /openapi.json, and for each operation a
+  request it must refuse before calling the service (e.g. POST with body [] expecting 422).
+  A check with a body must expect a 4xx: live checks never reach the external service.
 - the Python package integrations/<slug>/<package>/: a typed client for the service (httpx,
   timeouts, retries on 429/5xx honouring Retry-After, no secrets in logs; credentials read
   from the environment variables named in configuration.environment and the README) and a

@@ -5,21 +5,26 @@ from __future__ import annotations
 import http.client
 import json
 
+from models.manifest import LiveCheck
+
 PROBE_TIMEOUT_S = 3.0
 
 
-def probe(port: int, path: str, timeout_s: float = PROBE_TIMEOUT_S
-          ) -> tuple[int, dict[str, str], str]:
-    """GET ``path`` on 127.0.0.1:``port``: (status, lowercase headers, body); status 0 and the
-    error's words as body when nothing answered."""
+def probe(port: int, path: str, timeout_s: float = PROBE_TIMEOUT_S, *, method: str = "GET",
+          body: bytes | None = None) -> tuple[int, dict[str, str], str]:
+    """``method`` ``path`` on 127.0.0.1:``port``: (status, lowercase headers, body); status 0
+    and the error's words as body when nothing answered."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
+    headers = {"Connection": "close", "User-Agent": "ccb-probe"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
     try:
-        conn.request("GET", path, headers={"Connection": "close", "User-Agent": "ccb-probe"})
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         body = response.read(65536).decode(errors="replace")
         headers = {k.lower(): v for k, v in response.getheaders()}
         return response.status, headers, body
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         return 0, {}, f"{type(exc).__name__}: {exc}"
     finally:
         conn.close()
@@ -64,3 +69,38 @@ def smoke_problems(port: int, version: str, capabilities: list[str]) -> list[str
                 problems.append(f"operation {name!r} of the manifest has no route "
                                 f"/operations/{name}")
     return problems
+
+
+LIVE_CHECK_TIMEOUT_S = 2.0
+
+
+def live_check_problem(port: int, check: LiveCheck, version: str) -> str:
+    """'' when the instance answers ``check`` as it expects, else what was wrong."""
+    body = None if check.body is None else json.dumps(check.body).encode()
+    status, headers, text = probe(port, check.path, LIVE_CHECK_TIMEOUT_S, method=check.method,
+                                  body=body)
+    where = f"{check.method} {check.path}"
+    if status == 0:
+        return f"{where} did not answer ({text[:120]})"
+    if status not in check.expect_status:
+        wanted = " or ".join(str(code) for code in check.expect_status)
+        return f"{where} answered {status}, expected {wanted}: {text[:120]}"
+    if check.expect_version_header and headers.get("x-version") != version:
+        return f"{where} says X-Version {headers.get('x-version')!r}, expected {version!r}"
+    if check.expect_json_keys:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return f"{where} did not answer JSON: {text[:120]}"
+        missing = [k for k in check.expect_json_keys
+                   if not isinstance(data, dict) or k not in data]
+        if missing:
+            return f"{where} answered without {', '.join(missing)}"
+    return ""
+
+
+def live_check_problems(port: int, checks: list[LiveCheck], version: str) -> list[str]:
+    """The integration's generated live checks against its instance: one line per failed one,
+    naming the check."""
+    return [f"{check.name}: {problem}" for check in checks
+            if (problem := live_check_problem(port, check, version))]

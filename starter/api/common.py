@@ -75,14 +75,6 @@ def audit(registry: Registry, caller: Caller, action: str, *, slug: str | None,
                        metadata={"actor": caller.name, "role": caller.role.value, "via": "api"})
 
 
-def slug_of_issue(registry: Registry, repo: str, issue: int) -> str | None:
-    """The integration a request issue created, when the registry knows it."""
-    for row in registry.list_integrations():
-        if row.repo == repo and row.issue_number == issue:
-            return row.slug
-    return None
-
-
 def outcome_answer(outcome: Outcome) -> JSONResponse:
     """200/202 with what was accepted, or the 4xx the outcome means, its sentence as detail."""
     code = OUTCOME_STATUS.get(outcome.status, 409)

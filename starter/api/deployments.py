@@ -14,6 +14,7 @@ from temporalio.service import RPCError
 
 from models.deploy import DeployInput
 from models.deployment import Environment
+from models.lifecycle_actions import LifecycleAction, LifecycleRequest
 from models.request import SLUG_PATTERN
 from registry.deployments import deployments
 from starter.api.auth import OPERATE, READ, Caller
@@ -28,7 +29,14 @@ from starter.api.common import (
     settings_of,
 )
 from starter.api.integrations import SLUG
-from starter.api.schemas import Accepted, DeployBody, DeploymentList, RollbackBody
+from starter.api.schemas import (
+    Accepted,
+    DeployBody,
+    DeploymentList,
+    LifecycleBody,
+    PromoteBody,
+    RollbackBody,
+)
 from starter.deploy_requests import (
     DeployRefused,
     deploy_request,
@@ -141,3 +149,65 @@ async def rollback(request: Request, slug: SLUG, body: RollbackBody | None = Non
     return await _start(request, caller, "rollback", inp, workflow_id)
 
 
+
+
+@router.post("/integrations/{slug}/promote", response_model=Accepted,
+             responses={**ACTION_ERRORS, 202: {"model": Accepted,
+                                               "description": "a new promotion run started"}})
+async def promote(request: Request, slug: SLUG, body: PromoteBody,
+                  caller: Caller = OPERATE) -> JSONResponse:
+    """The version's promotion to ``environment``, approved by the token's name and bound to
+    the version's commit (as `/promote` and `ccb promote`): 200 with what was accepted or
+    started, 409 with the promotion's reason when not."""
+    from pydantic import ValidationError
+
+    from models.promotion import PromoteRequest
+    from starter.api.common import outcome_answer
+    from starter.dispatch import TemporalUnavailable
+    from starter.promotions import promote as ask
+
+    registry = registry_of(request)
+    await asyncio.to_thread(integration_or_404, registry, slug)
+    try:
+        wanted = PromoteRequest(environment=body.environment, approver=caller.name,
+                                commit_sha=body.commit_sha, source="api")
+    except ValidationError:
+        raise HTTPException(422, "commit_sha takes 7 to 40 hex digits") from None
+    async def client() -> Any:
+        return (await dispatcher_of(request)).client
+
+    try:
+        outcome = await ask(client, registry, settings_of(request), slug=slug,
+                            request=wanted, version=body.version)
+    except TemporalUnavailable as exc:
+        raise HTTPException(503, f"{exc}; nothing was decided, try again") from None
+    await asyncio.to_thread(audit, registry, caller, "promote", slug=slug,
+                            target=outcome.workflow_id or slug, status=outcome.status,
+                            message=outcome.message)
+    return outcome_answer(outcome)
+
+
+@router.post("/integrations/{slug}/{action}", status_code=202, response_model=Accepted,
+             responses=ACTION_ERRORS)
+async def lifecycle(request: Request, slug: SLUG, action: LifecycleAction,
+                    body: LifecycleBody | None = None, caller: Caller = OPERATE) -> JSONResponse:
+    """Pause, resume or deprecate the integration everywhere it is live (`ccb pause`, …):
+    202 with the workflow that does it, 409 while another action on it runs."""
+    from starter.api.common import outcome_answer
+    from starter.dispatch import TemporalUnavailable
+    from starter.lifecycle_requests import start_lifecycle
+
+    registry = registry_of(request)
+    await asyncio.to_thread(integration_or_404, registry, slug)
+    wanted = LifecycleRequest(slug=slug, action=action, actor=caller.name,
+                              reason=(body or LifecycleBody()).reason, source="api")
+    dispatcher = await dispatcher_of(request)
+    try:
+        outcome = await start_lifecycle(dispatcher.client, settings_of(request), wanted,
+                                        wait=False)
+    except TemporalUnavailable as exc:
+        raise HTTPException(503, f"{exc}; nothing was decided, try again") from None
+    await asyncio.to_thread(audit, registry, caller, action.value, slug=slug,
+                            target=outcome.workflow_id or slug, status=outcome.status,
+                            message=outcome.message)
+    return outcome_answer(outcome)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowExecutionStatus
 
 from models.creation import ApprovalDecision, ChangeRequest
+from registry.queries import slug_of_issue
 from starter.api.auth import OPERATE, Caller
 from starter.api.common import (
     ACTION_ERRORS,
@@ -21,7 +22,6 @@ from starter.api.common import (
     outcome_answer,
     registry_of,
     settings_of,
-    slug_of_issue,
 )
 from starter.api.schemas import Accepted, ApproveBody, ChangesBody
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable

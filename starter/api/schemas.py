@@ -126,6 +126,23 @@ class DeployBody(BaseModel):
                                                              "advance (production asks otherwise)")
 
 
+class PromoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    environment: Environment = Field(description="the environment to move the version to")
+    version: str = Field(default="", max_length=64,
+                         description="a merged version; empty: the newest")
+    commit_sha: str = Field(default="", pattern=r"^[0-9a-fA-F]*$", max_length=40,
+                            description="the commit you approve (checked against the "
+                                        "version's); empty: the version's")
+
+
+class LifecycleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="", max_length=500, description="recorded with the transition")
+
+
 class RollbackBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -11,7 +11,7 @@ from activities.codegen.offline.layout import DEPENDENCIES, HEALTH, NO_AI_NOTICE
 from activities.codegen.offline.operations import EXTRA_PARAMS_ARG
 from activities.codegen.offline.text import markdown_fenced, markdown_inline
 from models.codegen import Finding, GenerateInput
-from models.manifest import SEMVER_PATTERN, IntegrationManifest
+from models.manifest import LIVE_CHECK_LIMIT, SEMVER_PATTERN, IntegrationManifest, LiveCheck
 
 
 def manifest_json(lay: Layout) -> str:
@@ -23,7 +23,7 @@ def manifest_json(lay: Layout) -> str:
         description=(f"{lay.request.integration_type.value} integration for "
                      f"{lay.service_name}: a typed client and an HTTP service. {NO_AI_NOTICE}"),
         capabilities=[op.name for op in lay.ops], dependencies=dict(DEPENDENCIES),
-        health_check=HEALTH,
+        health_check=HEALTH, live_checks=live_checks(lay),
     )
     data = manifest.model_dump(mode="json")
     # Not part of IntegrationManifest (ignored when it is parsed): what the service reads.
@@ -34,6 +34,28 @@ def manifest_json(lay: Layout) -> str:
                         **({"credential": lay.credential_env} if lay.credential_env else {})},
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def live_checks(lay: Layout) -> list[LiveCheck]:
+    """The generated tests of a deployed instance (re-verification and promotion run them):
+    its health answers with its version, its OpenAPI document, and each operation refusing a
+    body that is not an object before it could call the service."""
+    checks = [
+        LiveCheck(name="liveness answers with the deployed version", path="/health/live",
+                  expect_json_keys=["status", "version"], expect_version_header=True),
+        LiveCheck(name="readiness answers: its configuration is complete",
+                  path="/health/ready", expect_json_keys=["status"],
+                  expect_version_header=True),
+        LiveCheck(name="the OpenAPI document is served", path="/openapi.json",
+                  expect_json_keys=["paths"]),
+        LiveCheck(name="an unknown route is not found", path="/operations-ccb-unknown-route",
+                  expect_status=[404]),
+    ]
+    room = LIVE_CHECK_LIMIT - len(checks)
+    checks += [LiveCheck(name=f"{op.name} refuses a body that is not an object", method="POST",
+                         path=f"/operations/{op.name}", body=[], expect_status=[422])
+               for op in lay.ops[:room]]
+    return checks
 
 
 def render_readme(lay: Layout) -> str:
