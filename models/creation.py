@@ -45,6 +45,16 @@ class ApprovalDecision(BaseModel):
     pr_number: int | None = None  # the pull request it was given on (None: not on one)
 
 
+class PullClosed(BaseModel):
+    """A person closed the run's pull request on GitHub: merged (they approved it by merging)
+    or not (the request ends)."""
+
+    pr_number: int
+    actor: str
+    merged: bool = False
+    head_sha: str = ""  # the head it was closed or merged at
+
+
 class ChangeRequest(BaseModel):
     """Changes requested by a reviewer: their text goes back to code generation."""
 

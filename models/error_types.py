@@ -49,7 +49,9 @@ class ErrorType:
     INVALID_REQUEST = "InvalidRequest"
     LIFECYCLE_REFUSED = "LifecycleRefused"  # pause/resume/deprecate from the wrong state
     NOTHING_TO_UPDATE = "NothingToUpdate"
+    PULL_REQUEST_CLOSED = "PullRequestClosed"  # a person closed the bot's PR unmerged
     REVIEW_GATE_FAILED = "ReviewGateFailed"
     REVIEW_SUPERSEDED = "ReviewSuperseded"
     SLUG_TAKEN = "SlugTaken"
+    UNKNOWN_INTEGRATION = "UnknownIntegration"  # an update names no integration of the registry
     TOKEN_BUDGET_EXCEEDED = "TokenBudgetExceeded"  # noqa: S105 - an error type, not a secret

@@ -31,6 +31,7 @@ class Issue(_Part):
     title: str = Field(default="", max_length=1_000)
     body: str | None = None
     labels: list[Label] = Field(default_factory=list)
+    user: Actor | None = None  # who opened it
     # Present (an object) when the "issue" is a pull request.
     pull_request: dict[str, object] | None = None
 
@@ -55,6 +56,7 @@ class PullRequest(_Part):
     body: str | None = None
     head: Ref
     base: Ref
+    merged: bool | None = None  # in ``closed`` events: whether it was merged
 
 
 class Review(_Part):

@@ -305,9 +305,16 @@ class Dispatcher:
 
     async def retry(self, repo: str, issue: int, actor: str, title: str,
                     body: str | None) -> Outcome:
-        """A new run of the request's workflow, only when its last run closed failed."""
-        kind, workflow_id = self.request_workflow(repo, issue)
-        arg = self.request_input(repo, issue, actor, title, body)
+        """A new run of the request's workflow (the update's, on an update issue), only when
+        its last run closed failed."""
+        found = await self.find(repo, issue)
+        if found is not None and found[0] == names.UPDATE_WORKFLOW:
+            kind, workflow_id = names.UPDATE_WORKFLOW, names.update_workflow_id(repo, issue)
+            arg: Any = UpdateInput(repo=repo, issue_number=issue, requested_by=actor,
+                                   body=body, title=title, **dict(self.approval))
+        else:
+            kind, workflow_id = self.request_workflow(repo, issue)
+            arg = self.request_input(repo, issue, actor, title, body)
         try:
             await self.client.start_workflow(
                 kind, arg, id=workflow_id, task_queue=self.task_queue,

@@ -3,6 +3,7 @@ path to ``LifecycleWorkflow`` (one action at a time per integration)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio.client import Client, WorkflowFailureError
@@ -16,6 +17,7 @@ from starter.dispatch import Outcome, TemporalUnavailable
 
 WORKFLOW = "LifecycleWorkflow"
 RPC_TIMEOUT = timedelta(seconds=10)
+RESULT_WAIT = timedelta(minutes=3)  # the CLI waits this long for the action to be done
 
 
 async def start_lifecycle(client: Client, settings: Settings, request: LifecycleRequest,
@@ -38,7 +40,11 @@ async def start_lifecycle(client: Client, settings: Settings, request: Lifecycle
         return Outcome("started", f"{request.action} of {request.slug} started", workflow_id,
                        WORKFLOW, accepted=True)
     try:
-        result = await handle.result()
+        result = await asyncio.wait_for(handle.result(), RESULT_WAIT.total_seconds())
+    except TimeoutError:
+        return Outcome("started", f"{request.action} of {request.slug} started but did not "
+                       f"finish within {RESULT_WAIT.total_seconds():g} s: is a worker "
+                       f"running? It goes on by itself ({workflow_id})", workflow_id, WORKFLOW)
     except WorkflowFailureError as exc:
         cause = exc.cause
         reason = getattr(cause, "message", "") or str(cause or exc)

@@ -41,9 +41,8 @@ def bot_token(settings: Settings) -> str:
     return forge_bot_token(settings)
 
 
-async def pull_head_sha(settings: Settings, repo: str, number: int) -> str:
-    """The head commit of pull request ``number`` now ("" when GitHub does not say): what a
-    ``/approve`` comment on that pull request approves."""
+async def pull_state(settings: Settings, repo: str, number: int) -> dict[str, object]:
+    """Pull request ``number`` as GitHub answers it now ({} when it does not say)."""
     try:
         token = await asyncio.to_thread(bot_token, settings)
         owner, _, name = repo.partition("/")
@@ -52,10 +51,18 @@ async def pull_head_sha(settings: Settings, repo: str, number: int) -> str:
             answer = await http.get(url, headers={"Authorization": f"token {token}",
                                                   "Accept": "application/vnd.github+json"})
         if answer.status_code != 200:
-            return ""
-        return str(answer.json().get("head", {}).get("sha") or "")
-    except Exception:  # noqa: BLE001 - no head known: the run refuses and says why
-        return ""
+            return {}
+        data = answer.json()
+        return data if isinstance(data, dict) else {}
+    except Exception:  # noqa: BLE001 - nothing known: callers decide without it
+        return {}
+
+
+async def pull_head_sha(settings: Settings, repo: str, number: int) -> str:
+    """The head commit of pull request ``number`` now ("" when GitHub does not say): what a
+    ``/approve`` comment on that pull request approves."""
+    head = (await pull_state(settings, repo, number)).get("head")
+    return str(head.get("sha") or "") if isinstance(head, dict) else ""
 
 
 class PermissionChecker:

@@ -13,7 +13,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -32,9 +38,8 @@ from registry.deployments import live_deployment
 from registry.store import Registry
 from rules.promotion import entry_policy
 from starter.deploy_requests import DeployRefused, merged_version
-from starter.dispatch import Outcome, TemporalUnavailable
+from starter.dispatch import RESULT_WAIT_SECONDS, RPC_TIMEOUT, Outcome, TemporalUnavailable
 
-RPC_TIMEOUT_S = 10.0
 WORKFLOW = "PromotionWorkflow"
 
 
@@ -58,7 +63,7 @@ async def promote(client: Client | Callable[[], Awaitable[Client]], registry: Re
         client = await client()
     handle = client.get_workflow_handle(workflow_id)
     try:
-        status = (await handle.describe(rpc_timeout=_timeout())).status
+        status = (await handle.describe(rpc_timeout=RPC_TIMEOUT)).status
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
             raise TemporalUnavailable(f"Temporal did not answer: {exc.message}") from None
@@ -97,15 +102,23 @@ def _refusal(registry: Registry, settings: Settings, slug: str, version: str, sh
 
 
 async def _update(handle: Any, request: PromoteRequest, workflow_id: str) -> Outcome:
+    """The ``promote`` update: its validator's answer at once; the handler's result when it
+    comes within a moment (it records the approval), else that it was accepted."""
     try:
-        answer = await handle.execute_update("promote", request, result_type=PromoteAnswer,
-                                             rpc_timeout=_timeout())
+        update = await handle.start_update(
+            "promote", request, wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=PromoteAnswer, rpc_timeout=RPC_TIMEOUT)
+        answer = await asyncio.wait_for(update.result(), RESULT_WAIT_SECONDS)
     except WorkflowUpdateFailedError as exc:
         reason = getattr(exc.cause, "message", "") or str(exc.cause or exc)
         return Outcome("rejected", f"promotion not accepted: {reason}", workflow_id, WORKFLOW,
                        accepted=False)
-    except RPCError as exc:
-        raise TemporalUnavailable(f"Temporal did not answer: {exc.message}") from None
+    except TimeoutError:  # accepted; the handler is still recording it
+        return Outcome("updated", f"promotion of {workflow_id} accepted", workflow_id,
+                       WORKFLOW, accepted=True)
+    except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
+        raise TemporalUnavailable(f"the promotion {workflow_id} did not answer "
+                                  f"({type(exc).__name__}): is a worker running?") from None
     return Outcome("updated", answer.message, workflow_id, WORKFLOW, accepted=True)
 
 
@@ -126,7 +139,7 @@ async def _restart(client: Client, registry: Registry, settings: Settings, *, sl
     try:
         await client.start_workflow(
             WORKFLOW, inp, id=workflow_id, task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE, rpc_timeout=_timeout())
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE, rpc_timeout=RPC_TIMEOUT)
     except WorkflowAlreadyStartedError:  # started meanwhile (another /promote): tell it
         return await _update(client.get_workflow_handle(workflow_id), request, workflow_id)
     except RPCError as exc:
@@ -139,12 +152,6 @@ async def _restart(client: Client, registry: Registry, settings: Settings, *, sl
 
 def _no(message: str, workflow_id: str) -> Outcome:
     return Outcome("rejected", message, workflow_id, WORKFLOW, accepted=False)
-
-
-def _timeout() -> Any:
-    from datetime import timedelta
-
-    return timedelta(seconds=RPC_TIMEOUT_S)
 
 
 def environment_named(text: str) -> Environment | None:

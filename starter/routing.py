@@ -5,8 +5,11 @@
 | issues              | opened              | carries `integration-request`    | StartRequest   |
 | issues              | opened              | carries `integration-update`     | StartRequest(u)|
 | issues              | labeled             | the label added is one of those  | as for opened  |
+| issues              | closed              | a request or update issue        | IssueClosed    |
+| issues              | reopened            | a request or update issue        | IssueReopened  |
 | issue_comment       | created             | first line is a ccb command      | CommentCommand |
 | pull_request        | opened, synchronize | (files: checked by the review)   | StartReview    |
+| pull_request        | closed              | the PR is owned by a workflow    | PullClosedBy.. |
 | pull_request_review | submitted           | approved / changes_requested and | ReviewDecision |
 |                     |                     | the PR is owned by a workflow    |                |
 
@@ -55,6 +58,53 @@ class StartRequest:
 
 
 @dataclass(frozen=True)
+class IssueClosed:
+    """A person closed a request (or update) issue: its running workflow is cancelled."""
+
+    repo: str
+    issue_number: int
+    actor: str
+    author: str  # who opened the issue: they may close their own request
+
+    @property
+    def reply_number(self) -> int:
+        return self.issue_number
+
+
+@dataclass(frozen=True)
+class IssueReopened:
+    """A person reopened a request (or update) issue: a failed request is retried."""
+
+    repo: str
+    issue_number: int
+    title: str
+    body: str | None
+    actor: str
+    author: str
+
+    @property
+    def reply_number(self) -> int:
+        return self.issue_number
+
+
+@dataclass(frozen=True)
+class PullClosedByPerson:
+    """A person closed (or merged) a pull request a request's workflow opened."""
+
+    repo: str
+    pr_number: int
+    workflow_type: str
+    workflow_id: str
+    actor: str
+    merged: bool
+    head_sha: str
+
+    @property
+    def reply_number(self) -> int:
+        return self.pr_number
+
+
+@dataclass(frozen=True)
 class StartReview:
     repo: str
     pr_number: int
@@ -99,7 +149,8 @@ class CommentCommand:
     on_pull_request: bool
 
 
-Action = StartRequest | StartReview | ReviewDecision | CommentCommand
+Action = (StartRequest | StartReview | ReviewDecision | CommentCommand | IssueClosed
+          | IssueReopened | PullClosedByPerson)
 Route = Action | Ignored
 
 REVIEW_ACTIONS = ("opened", "synchronize")
@@ -120,6 +171,8 @@ def route(event: str, payload: object) -> Route:
 
 def _issues(event: IssuesEvent) -> Route:
     issue = event.issue
+    if event.action in ("closed", "reopened"):
+        return _closed_or_reopened(event)
     if event.action == "opened":
         labels = [label.name for label in issue.labels]
     elif event.action == "labeled":
@@ -134,6 +187,19 @@ def _issues(event: IssuesEvent) -> Route:
     shown = ", ".join(repr(n) for n in labels[:5]) or "no label"
     return Ignored(f"issues.{event.action} with {shown}: not {names.REQUEST_LABEL!r} "
                    f"or {names.UPDATE_LABEL!r}")
+
+
+def _closed_or_reopened(event: IssuesEvent) -> Route:
+    issue = event.issue
+    if not (issue.has_label(names.REQUEST_LABEL) or issue.has_label(names.UPDATE_LABEL)):
+        return Ignored(f"issues.{event.action} of an issue that is not a request")
+    author = issue.user.login if issue.user else ""
+    repo = event.repository.full_name
+    if event.action == "closed":
+        return IssueClosed(repo=repo, issue_number=issue.number, actor=event.sender.login,
+                           author=author)
+    return IssueReopened(repo=repo, issue_number=issue.number, title=issue.title,
+                         body=issue.body, actor=event.sender.login, author=author)
 
 
 def _issue_comment(event: IssueCommentEvent) -> Route:
@@ -157,6 +223,16 @@ def _issue_comment(event: IssueCommentEvent) -> Route:
 
 
 def _pull_request(event: PullRequestEvent) -> Route:
+    if event.action == "closed":
+        pr = event.pull_request
+        owner = names.pr_owner_workflow(event.repository.full_name, pr.head.ref, pr.body)
+        if owner is None:
+            return Ignored(f"pull request #{pr.number} closed: not one the bot opened for a "
+                           "request")
+        return PullClosedByPerson(repo=event.repository.full_name, pr_number=pr.number,
+                                  workflow_type=owner[0], workflow_id=owner[1],
+                                  actor=event.sender.login, merged=bool(pr.merged),
+                                  head_sha=pr.head.sha)
     if event.action not in REVIEW_ACTIONS:
         return Ignored(f"pull_request.{event.action} is not handled")
     pr = event.pull_request

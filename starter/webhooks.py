@@ -20,12 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import re
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
-from typing import Any
-from urllib.parse import parse_qs
+from dataclasses import replace
 
 import structlog
 from fastapi import APIRouter, Request
@@ -37,24 +33,29 @@ from temporalio.client import Client
 
 from infra.settings import Settings
 from infra.temporal import connect
-from models.creation import ApprovalDecision, ChangeRequest
+from models.creation import ApprovalDecision, ChangeRequest, PullClosed
 from models.github import UpsertComment
 from models.webhooks import EVENT_MODELS, ReviewRequest
 from starter import signature
 from starter.commands import Command, CommandMisuse, CommandName, bounded_change, named_head
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
 from starter.integration_commands import INTEGRATION_COMMANDS, integration_command
+from starter.issue_events import may_act, on_issue_event, tell_pull_closed
 from starter.metrics import StarterMetrics, webhook_span
 from starter.permissions import PermissionChecker, PermissionLookupError, pull_head_sha
 from starter.routing import (
     Action,
     CommentCommand,
     Ignored,
+    IssueClosed,
+    IssueReopened,
+    PullClosedByPerson,
     ReviewDecision,
     StartRequest,
     StartReview,
     route,
 )
+from starter.webhook_delivery import Answer, BadDelivery, DeliveryCache, answer, decode_body
 
 log = structlog.get_logger("ccb.webhooks")
 
@@ -63,61 +64,7 @@ EVENT_HEADER = "X-GitHub-Event"
 OUTCOME_WORD = re.compile(r"^[a-z_]{1,32}$")  # answers' statuses are the code's own words
 DELIVERY_HEADER = "X-GitHub-Delivery"
 MAX_DELIVERY_ID = 100
-DELIVERY_CACHE_SIZE = 10_000
 _SAFE_KEY = re.compile(r"[^A-Za-z0-9._:-]")
-
-
-@dataclass(frozen=True)
-class Answer:
-    status_code: int
-    body: dict[str, Any]
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body, status_code=self.status_code)
-
-
-def answer(code: int, status: str, reason: str, **extra: Any) -> Answer:
-    return Answer(code, {"status": status, "reason": reason, **extra})
-
-
-class BadDelivery(Exception):
-    """The delivery cannot be read: ``answer`` tells the sender why."""
-
-    def __init__(self, result: Answer) -> None:
-        super().__init__(result.body.get("reason", ""))
-        self.result = result
-
-
-@dataclass
-class DeliveryCache:
-    """Answers by (delivery GUID, body digest); concurrent twins share one computation."""
-
-    size: int = DELIVERY_CACHE_SIZE
-    done: OrderedDict[tuple[str, str], Answer] = field(default_factory=OrderedDict)
-    pending: dict[tuple[str, str], asyncio.Future[Answer]] = field(default_factory=dict)
-
-    async def once(self, key: tuple[str, str], compute: Any) -> Answer:
-        if key in self.done:
-            self.done.move_to_end(key)
-            return self.done[key]
-        if key in self.pending:
-            return await asyncio.shield(self.pending[key])
-        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self.pending[key] = future
-        try:
-            result: Answer = await compute()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: twins re-raise it, nobody warns
-            raise
-        finally:
-            self.pending.pop(key, None)
-        if result.status_code < 500:  # a 5xx may succeed when redelivered
-            self.done[key] = result
-            while len(self.done) > self.size:
-                self.done.popitem(last=False)
-        future.set_result(result)
-        return result
 
 
 class WebhookService:
@@ -202,7 +149,7 @@ class WebhookService:
         model = EVENT_MODELS.get(event)
         if model is None:
             return answer(202, "ignored", f"event {event!r} is not handled")
-        data = _decode(request.headers.get("content-type", ""), body)
+        data = decode_body(request.headers.get("content-type", ""), body)
         action = data.get("action")
         if not isinstance(action, str):
             return answer(400, "error", f"a {event} payload needs an 'action' string")
@@ -235,10 +182,18 @@ class WebhookService:
 
     async def _act(self, request: Request, action: Action, delivery: str) -> Answer:
         repo = self.settings.github_repo
-        if not await self.permissions.may_write(repo, action.actor):
+        own = isinstance(action, IssueClosed | IssueReopened) and may_act(action)
+        if not own and not await self.permissions.may_write(repo, action.actor):
             return await self._refuse(request, action)
         dispatcher = await self.dispatcher(request)
-        if isinstance(action, StartRequest):
+        if isinstance(action, IssueClosed | IssueReopened):
+            outcome = await on_issue_event(dispatcher, self.settings, action, delivery)
+        elif isinstance(action, PullClosedByPerson):
+            outcome = await tell_pull_closed(
+                dispatcher, (action.workflow_type, action.workflow_id),
+                PullClosed(pr_number=action.pr_number, actor=action.actor,
+                           merged=action.merged, head_sha=action.head_sha))
+        elif isinstance(action, StartRequest):
             outcome = await dispatcher.start_request(repo, action.issue_number, action.actor,
                                                      action.title, action.body,
                                                      update=action.update)
@@ -342,34 +297,12 @@ def _refusal_subject(action: Action) -> tuple[str, str]:
         return "start a review", f"refused-review-{login}"
     if isinstance(action, ReviewDecision):
         return "approve or request changes", f"refused-review-{action.review_id}"
+    if isinstance(action, IssueClosed | IssueReopened):
+        return "stop or restart someone's request", f"refused-issue-{login}"
+    if isinstance(action, PullClosedByPerson):
+        return "close the bot's pull request", f"refused-pull-{action.pr_number}-{login}"
     name = action.command.name.value
     return f"use `/{name}`", f"command-{action.comment_id}"
-
-
-def _decode(content_type: str, body: bytes) -> dict[str, Any]:
-    """The JSON object in ``body`` (raw JSON, or GitHub's form encoding ``payload=...``)."""
-    kind = content_type.split(";", 1)[0].strip().lower()
-    if kind == "application/x-www-form-urlencoded":
-        try:
-            form = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=10)
-        except (ValueError, UnicodeDecodeError):
-            raise BadDelivery(answer(400, "error", "the form body is not valid")) from None
-        values = form.get("payload", [])
-        if len(values) != 1:
-            raise BadDelivery(answer(400, "error", "the form body needs one 'payload' field"))
-        raw: str | bytes = values[0]
-    elif kind in ("application/json", ""):
-        raw = body
-    else:
-        raise BadDelivery(answer(415, "error", f"content type {kind!r} is not supported: send "
-                                 "application/json"))
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise BadDelivery(answer(400, "error", "the body is not valid JSON")) from None
-    if not isinstance(data, dict):
-        raise BadDelivery(answer(400, "error", "the body must be a JSON object"))
-    return data
 
 
 def webhook_router(settings: Settings, metrics: StarterMetrics | None = None,

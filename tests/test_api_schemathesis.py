@@ -39,7 +39,11 @@ def live_starter(registry: Registry, data_dir: Path, temporal_address: str,
     port = _free_port()
     env = dict(os.environ, CCB_DATA_DIR=str(data_dir), CCB_TEMPORAL_ADDRESS=temporal_address,
                CCB_TASK_QUEUE=task_queue, CCB_API_TOKENS=TOKENS, CCB_STARTER_PORT=str(port),
-               CCB_STARTER_HOST="127.0.0.1", CCB_LOG_FORMAT="json")
+               CCB_STARTER_HOST="127.0.0.1", CCB_LOG_FORMAT="json",
+               # No worker serves this queue: a promotion it started would never answer its
+               # update (503, the right answer, but a 5xx); with one environment every
+               # promote is refused (409) before Temporal. tests/test_promotion.py promotes.
+               CCB_ENVIRONMENTS="development")
     env.pop("CCB_DATABASE_URL", None)
     log = (data_dir / "starter.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "starter.app"], cwd=REPO_ROOT, env=env,

@@ -20,6 +20,7 @@ from activities.traffic import switch
 from infra.settings import get_settings
 from models.deploy import DeployInput, DeployResult, deploy_workflow_id, monitor_workflow_id
 from models.events import EventType
+from models.lifecycle_actions import lifecycle_workflow_id
 from models.states import IntegrationState
 from registry.deployments import live_deployment
 from registry.store import open_registry
@@ -36,6 +37,19 @@ async def _ccb(*args: str, env: dict[str, str], ok: bool = True) -> str:
     assert (done.returncode == 0) == ok, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     return done.stdout + done.stderr
+
+
+async def _replays(client: Client, workflow_id: str) -> None:
+    """The latest run's history replays on today's code."""
+    from temporalio.worker import Replayer
+
+    from infra.payload_codec import data_converter
+    from workflows.registry import ALL_WORKFLOWS
+
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    replayed = await Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter()
+                              ).replay_workflow(history, raise_on_replay_failure=False)
+    assert replayed.replay_failure is None, replayed.replay_failure
 
 
 async def _monitor_status(client: Client, slug: str) -> WorkflowExecutionStatus | None:
@@ -88,6 +102,7 @@ async def test_pause_resume_then_deprecate(client: Client, task_queue: str,
             assert switch.ensure_backend(proxy, other).backend == slot  # the slot is reusable
             switch.release_backend(proxy, other)
             assert await _monitor_status(client, slug) == WorkflowExecutionStatus.CANCELED
+            await _replays(client, lifecycle_workflow_id(slug))
 
         engine = docker_client()
         assert engine is not None

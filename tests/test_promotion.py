@@ -73,6 +73,19 @@ async def _reply(world: object, issue: int, needle: str, timeout: float = 60) ->
                          f"{world.bot_comments(issue)}")  # type: ignore[attr-defined]
 
 
+async def _replays(handle: WorkflowHandle) -> None:
+    """The run's own history replays on today's code (waits, updates, children and all)."""
+    from temporalio.worker import Replayer
+
+    from infra.payload_codec import data_converter
+    from workflows.registry import ALL_WORKFLOWS
+
+    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter())
+    replayed = await replayer.replay_workflow(await handle.fetch_history(),
+                                              raise_on_replay_failure=False)
+    assert replayed.replay_failure is None, replayed.replay_failure
+
+
 def _three_environments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CCB_ENVIRONMENTS", ",".join(ENVS))
     monkeypatch.setenv("CCB_DEPLOY_TUNING", json.dumps({e: QUICK_TUNING for e in ENVS}))
@@ -131,6 +144,7 @@ async def _the_whole_way(client: Client, temporal_address: str, task_queue: str,
             accepted = await _reply(world, issue, "/promote` from @carol: acme-weather 0.1.0")
             assert "approved by carol" in accepted
             result = await promotion.result()
+            await _replays(promotion)
 
         assert result.reached == Environment.PRODUCTION and result.stopped == ""
         assert [s.status for s in result.environments] == [StepStatus.LIVE] * 3

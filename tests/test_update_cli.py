@@ -8,7 +8,8 @@ import os
 import subprocess
 import sys
 
-from temporalio.client import Client
+import pytest
+from temporalio.client import Client, WorkflowFailureError
 
 from models.update import UpdateResult
 from registry.store import Registry
@@ -35,9 +36,10 @@ async def test_ccb_update_starts_the_workflow_and_versions_lists_the_history(
             CCB_TEMPORAL_ADDRESS=temporal_address, CCB_TASK_QUEUE=task_queue)
         assert done.returncode == 0, done.stderr
         assert "opened issue #1" in done.stdout and "is on it" in done.stdout
-        result = await client.get_workflow_handle(
-            update_workflow_id(world.repo, 1), result_type=UpdateResult).result()
-    assert result.outcome == "unknown_integration"
+        with pytest.raises(WorkflowFailureError) as failed:  # FAILED, not completed
+            await client.get_workflow_handle(update_workflow_id(world.repo, 1),
+                                             result_type=UpdateResult).result()
+    assert "There is no integration `acme-wether`" in str(failed.value.cause)
     [comment] = world.bot_comments(1)
     assert "`acme-weather`" in comment
 

@@ -39,20 +39,43 @@ def update_input(world: World, issue: int, body: str) -> UpdateInput:
     return UpdateInput(repo=world.repo, issue_number=issue, requested_by="alice", body=body)
 
 
-async def test_an_unknown_integration_gets_one_comment_listing_the_known_ones(
+async def test_an_unknown_integration_fails_with_one_comment_and_retry_retries_the_update(
         client: Client, task_queue: str, world: World, registry: Registry) -> None:
+    """FAILED in Temporal (not Completed) with one comment listing the known ones, an
+    error.occurred event in the registry; `/retry` (the dispatcher) runs the update again."""
+    from temporalio.client import WorkflowExecutionStatus
+
+    from models.events import EventType
+    from starter.dispatch import Dispatcher
+    from workflows.names import update_workflow_id
+
     seed_integration(world, registry)
     body = update_body("acme-wether", "feature", "Add hourly forecasts.")
     issue = new_update_issue(world, body)
+    workflow_id = update_workflow_id(world.repo, issue)
     async with running_worker(client, task_queue):
-        result = await client.execute_workflow(
-            "IntegrationUpdateWorkflow", update_input(world, issue, body),
-            id=f"update-{task_queue}", task_queue=task_queue, result_type=UpdateResult)
-    assert result.outcome == "unknown_integration"
+        handle = await client.start_workflow(
+            "IntegrationUpdateWorkflow", update_input(world, issue, body), id=workflow_id,
+            task_queue=task_queue, result_type=UpdateResult)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+        assert "There is no integration `acme-wether`" in str(failed.value.cause)
+        assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+        dispatcher = Dispatcher(client, task_queue)
+        again = await dispatcher.retry(world.repo, issue, "alice", "Update", body)
+        assert (again.status, again.workflow_type) == ("started", "IntegrationUpdateWorkflow")
+        second = client.get_workflow_handle(workflow_id)
+        with pytest.raises(WorkflowFailureError):
+            await second.result()  # still unknown: fails again, as an update
+        runs = [w async for w in client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+    assert {r.workflow_type for r in runs} == {"IntegrationUpdateWorkflow"}
     [comment] = world.bot_comments(issue)
     assert "no integration `acme-wether`" in comment and "`acme-weather`" in comment
     assert world.branches() == ["main"] and world.pulls() == []
     assert registry.get(SLUG).current_version == "0.1.0"
+    refused = [e for e in registry.events() if e.type == EventType.ERROR_OCCURRED
+               and e.metadata.get("workflow_id") == workflow_id]
+    assert len(refused) == 2 and refused[0].payload["category"] == "unknown_integration"
 
 
 async def test_add_rename_and_fix_bump_minor_major_and_patch(

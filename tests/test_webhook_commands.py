@@ -152,3 +152,49 @@ async def test_review_decisions_reach_the_workflow_owning_the_pr(
         answer = (await deliver(stack.http, "pull_request_review", review)).json()
         assert answer["status"] == "updated" and answer["accepted"] is True
         assert await handle.result() == "carol"
+
+
+def closed_or_reopened(number: int, action: str, sender: str, author: str = "bob",
+                       labels: tuple[str, ...] = (names.REQUEST_LABEL,)) -> dict[str, Any]:
+    """issues.closed / issues.reopened of request issue ``number`` opened by ``author`` (the
+    real reopened payload; closed differs only in its action)."""
+    payload = ours(load("issues/reopened.payload.json"), sender=sender)
+    payload["action"] = action
+    payload["issue"].update(number=number, title="Acme", labels=[{"name": n} for n in labels],
+                            user={"login": author, "type": "User"})
+    return payload
+
+
+async def test_closing_cancels_the_run_and_reopening_retries_it_each_said_once(
+        client: Client, task_queue: str, data_dir, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The requester (bob, who may only read) closes their own request: the run is
+    cancelled and one comment says so; reopening starts it again; a stranger who may only
+    read gets the polite refusal; a closed issue that is not a request is ignored."""
+    async with webhook_stack(client, task_queue, monkeypatch) as stack:
+        await deliver(stack.http, "issues", request_issue(51))
+        handle = client.get_workflow_handle(names.creation_workflow_id(stack.repo, 51))
+        closed = (await deliver(stack.http, "issues", closed_or_reopened(51, "closed",
+                                                                          "bob"))).json()
+        assert closed["status"] == "cancelled", closed
+        with pytest.raises(Exception):  # noqa: B017 - WorkflowFailureError(cancelled)
+            await handle.result()
+        assert (await handle.describe()).status == WorkflowExecutionStatus.CANCELED
+
+        reopened = (await deliver(stack.http, "issues", closed_or_reopened(51, "reopened",
+                                                                            "bob"))).json()
+        assert reopened["status"] == "started", reopened
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        stranger = (await deliver(stack.http, "issues", closed_or_reopened(
+            51, "closed", "dave", author="bob"))).json()
+        assert stranger["status"] == "refused", stranger
+        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+        other = (await deliver(stack.http, "issues", closed_or_reopened(
+            52, "closed", "carol", labels=("bug",)))).json()
+        assert other["status"] == "ignored" and "not a request" in other["reason"]
+
+        said = await stack.comments_settled(51, 3)
+        assert len(said) == 3, said
+        assert "@bob closed this issue, so the bot stopped working on it" in said[0]
+        assert "@bob reopened this issue: the bot is retrying the request." in said[1]
+        assert "Thanks, @dave. Only people with write access" in said[2]
+        await handle.cancel()

@@ -31,9 +31,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "issue_comment": ("ignored", "only new comments"),
     "pull_request/opened": ("ignored", "repository 'Codertocat/Hello-World' is not"),
     "pull_request/synchronize": ("ignored", "repository 'Codertocat/Hello-World' is not"),
+    "pull_request/closed": ("ignored", "not one the bot opened for a request"),
     "pull_request": ("ignored", "is not handled"),
     "pull_request_review/submitted": ("ignored", "'commented' review decides nothing"),
     "pull_request_review": ("ignored", "is not handled"),
+    "issues/reopened": ("ignored", "issues.reopened of an issue that is not a request"),
     "issues": ("ignored", "is not handled"),
 }
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, Progress
+    from models.creation import (
+        ApprovalAnswer,
+        ApprovalDecision,
+        ChangeRequest,
+        Progress,
+        PullClosed,
+    )
     from models.credentials import CredentialsSet
 
 
@@ -48,6 +54,7 @@ class AwaitsHumanDecision:
         self._changes: list[ChangeRequest] = []
         self._change_sources: set[str] = set()
         self._credentials_nudged = 0
+        self._pull_closed: PullClosed | None = None
 
     @workflow.query(name="progress")
     def progress(self) -> Progress:
@@ -82,6 +89,13 @@ class AwaitsHumanDecision:
                 return
             self._change_sources.add(change.source)
         self._changes.append(change)
+
+    @workflow.signal(name="pull_request_closed")
+    def pull_request_closed(self, closed: PullClosed) -> None:
+        # Only this run's pull request; the wait for a person's decision acts on it (at
+        # once, when it was closed before the wait began).
+        if closed.pr_number == self._progress.pr_number:
+            self._pull_closed = closed
 
     @workflow.signal(name="credentials_set")
     def credentials_set(self, stored: CredentialsSet) -> None:

@@ -37,6 +37,7 @@ REPLY_WORKFLOW = "BotReplyWorkflow"
 # -- messages ----------------------------------------------------------------------------------
 APPROVE_UPDATE = "approve"
 REQUEST_CHANGES_SIGNAL = "request_changes"
+PULL_CLOSED_SIGNAL = "pull_request_closed"
 PROGRESS_QUERY = "progress"
 
 # -- labels and branches -----------------------------------------------------------------------

@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.errors import classify
     from workflows.policies import GITHUB_STEP, LOCAL_STEP, MODEL_STEP, sandbox_step
     from workflows.promotion_start import note_merge_gates, start_promotion
+    from workflows.pull_closed import closed_on_github
     from workflows.review import review_as_child
     from workflows.saga import Saga
 
@@ -126,9 +127,7 @@ class RequestRun(AwaitsHumanDecision):
         self._revert_note = ""
         self._repo = ""
         self._issue = 0
-        # What let the merged commit merge (set by the subclass before ``_merge``): the
-        # version.recorded event promotion gates read for that commit.
-        self._merge_gates: dict[str, Any] = {}
+        self._merge_gates: dict[str, Any] = {}  # what let the merge happen (note_merge_gates)
         self._requested_by = ""
 
     def _begin(self, inp: In) -> In:
@@ -273,7 +272,8 @@ class RequestRun(AwaitsHumanDecision):
                     raise expired()
                 try:
                     await workflow.wait_condition(
-                        lambda: self._approval is not None or bool(self._changes),
+                        lambda: (self._approval is not None or bool(self._changes)
+                                 or self._pull_closed is not None),
                         timeout=(min(times.reminder_interval, remaining) if reminders
                                  else times.approval_expiry))
                 except TimeoutError:
@@ -284,6 +284,8 @@ class RequestRun(AwaitsHumanDecision):
                         await remind(count)
                     continue
                 waited = (workflow.now() - began).total_seconds()
+                if self._pull_closed is not None:
+                    return closed_on_github(self._pull_closed, failure)
                 if self._changes:
                     metrics.human_wait(self._kind, "changes_requested", waited)
                     return self._changes.pop(0)

@@ -20,13 +20,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.github_issues import close_issue
     from activities.github_pulls import update_pull_request_body
     from activities.github_review import read_repo_files
+    from activities.lifecycle import record_event
     from activities.update_steps import find_integration, parse_update_request
     from models.bump import Bump
     from models.creation import ApprovalDecision, ChangeRequest, ErrorCategory, Progress
     from models.error_types import ErrorType
     from models.events import EventType
     from models.github import CloseIssue, CommitFiles, MergePull, PullBody
-    from models.lifecycle import VersionCommand
+    from models.lifecycle import EventCommand, VersionCommand
     from models.review import ReviewOptions, ReviewOutcome, ReviewRun
     from models.update import (
         UPDATE_STATE_KEY,
@@ -55,6 +56,10 @@ UPDATE_REVERT_PATCH = "update-revert-pull-request"  # earlier runs left merged c
 UPDATE_REMINDERS_PATCH = "update-approval-reminders"
 # Earlier runs merged alone, as the bot, when no review rule asked for a person.
 UPDATE_NEEDS_A_PERSON_PATCH = "update-needs-a-person"
+# Earlier runs completed when the request could not be processed; now they end FAILED.
+UPDATE_REFUSAL_FAILS_PATCH = "update-refusal-fails"
+REFUSAL_TYPES = {"invalid_request": ErrorType.INVALID_REQUEST,
+                 "unknown_integration": ErrorType.UNKNOWN_INTEGRATION}
 
 Generated = tuple[dict[str, str], TestReport, CompatReport, str, Bump]
 
@@ -79,6 +84,8 @@ class IntegrationUpdateWorkflow(UpdateRounds):
     async def _undo_and_explain(self, err: BaseException) -> None:
         category, message, failures = await self._undo(err)
         self._progress.state = "FAILED"
+        if isinstance(err, UpdateFailed) and err.type in REFUSAL_TYPES.values():
+            return  # the request's own problem, already answered on the issue
         extra = f" {self._revert_note}" if self._revert_note else ""
         extra += (" Could not undo: " + "; ".join(failures)) if failures else ""
         if category == ErrorCategory.INTERNAL:
@@ -92,8 +99,18 @@ class IntegrationUpdateWorkflow(UpdateRounds):
 
     async def _update(self, inp: UpdateInput) -> UpdateResult:
         found = await self._find(inp)
-        if isinstance(found, UpdateResult):
-            return found  # explained on the issue: nothing to undo
+        if isinstance(found, UpdateResult):  # explained on the issue: nothing to undo
+            if workflow.patched(UPDATE_REFUSAL_FAILS_PATCH):
+                info = workflow.info()
+                await self._local(record_event, EventCommand(  # no integration to attach to
+                    event_id=f"{info.workflow_id}/{info.run_id}/refused",
+                    type=EventType.ERROR_OCCURRED, slug=None,
+                    payload={"category": found.outcome, "message": found.message,
+                             "named": found.slug, "issue": inp.issue_number},
+                    metadata={"workflow_id": info.workflow_id}))
+                raise UpdateFailed(found.message, type=REFUSAL_TYPES[found.outcome],
+                                   non_retryable=True)
+            return found
         update, lookup, old_files, old_version = found
         generated = await self._generate_until_green(inp, update, lookup, old_files,
                                                      old_version)
