@@ -14,9 +14,10 @@ from activities.github_client import repository
 from activities.github_errors import github_activity
 from activities.github_git import branch_head
 from activities.github_issues import by_bot
-from models.github import PullQuery, hidden_marker, with_marker
+from models.github import CodeOwnersQuery, PullQuery, hidden_marker, with_marker
 from models.review import InlineReviewCommand, InlineReviewResult, PullHead
 from models.update import RepoFilesQuery
+from rules.codeowners import owners_for, parse_codeowners
 
 
 @activity.defn
@@ -92,6 +93,30 @@ def post_inline_review(command: InlineReviewCommand) -> InlineReviewResult:
                               already_present=len(command.comments) - len(new))
 
 
+CODEOWNERS_FILES = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")  # GitHub's order
+
+
+@activity.defn
+@github_activity("CODEOWNERS at {ref} in {repo}")
+def codeowners_reviewers(command: CodeOwnersQuery) -> list[str]:
+    """The people the repository's CODEOWNERS (read from ``ref``, the base branch — never a
+    pull request's head) names for ``paths``; [] without a CODEOWNERS file. A read."""
+    repo = repository(command.repo)
+    for path in CODEOWNERS_FILES:
+        try:
+            found = repo.get_contents(path, ref=command.ref)
+        except GithubException as exc:
+            if exc.status == 404:
+                continue
+            raise
+        if isinstance(found, list):  # a directory of that name: not a CODEOWNERS file
+            continue
+        text = found.decoded_content.decode("utf-8", "replace")
+        return owners_for(parse_codeowners(text), command.paths)
+    return []
+
+
 REVIEW_GITHUB_ACTIVITIES: list[Callable[..., Any]] = [
+    codeowners_reviewers,
     get_pull_head, read_repo_files, post_inline_review,
 ]

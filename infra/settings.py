@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.creation import ApprovalTimes
 from models.deployment import Environment
+from rules.codeowners import LOGIN_NAME as LOGIN
 from rules.promotion import DEFAULT_ORDER, parse_environments
 from rules.task_queues import HOST_NAME, Capability, parse_capabilities
 
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
     # The environments merged code is promoted through, first to last (issue 13): it deploys
     # to the first, a promotion moves it on (each environment's `promotion` flag says how).
     environments: str = DEFAULT_ORDER
+    # Asked to review every pull request the bot opens (comma-separated logins), besides the
+    # people the repository's CODEOWNERS names for the changed files.
+    reviewers: str = ""
     # How deployments move per environment, overriding DeployTuning's defaults (10/50/100 %,
     # 5 s pauses, a 30 s window), e.g. '{"development": {"window_s": 5, "step_pause_s": 1}}'.
     # A deployment that names its own tuning (the CLI, a rollback) keeps it.
@@ -171,6 +175,19 @@ class Settings(BaseSettings):
     def _environments(cls, value: str) -> str:
         parse_environments(value)  # the sentence naming what is wrong
         return value
+
+    @field_validator("reviewers")
+    @classmethod
+    def _reviewers(cls, value: str) -> str:
+        bad = [n for n in value.split(",") if n.strip() and not LOGIN.match(n.strip())]
+        if bad:
+            raise ValueError(f"CCB_REVIEWERS names {bad[0].strip()[:40]!r}, which is not a "
+                             "GitHub login: list logins, comma-separated, without '@'")
+        return value
+
+    @property
+    def reviewer_logins(self) -> list[str]:
+        return list(dict.fromkeys(n.strip() for n in self.reviewers.split(",") if n.strip()))
 
     @property
     def environment_order(self) -> tuple[Environment, ...]:

@@ -138,6 +138,14 @@ class RequestReviewers(BaseModel):
     reviewers: list[str] = Field(min_length=1)
 
 
+class CodeOwnersQuery(BaseModel):
+    """Who CODEOWNERS on ``ref`` names for ``paths`` (the changed files of a pull request)."""
+
+    repo: RepoName
+    paths: list[str] = Field(default_factory=list, max_length=3_000)
+    ref: str = Field(default="main", max_length=255)
+
+
 class InlineComment(BaseModel):
     path: str = Field(min_length=1)
     line: int = Field(gt=0, description="line number in the new version of the file")

@@ -43,6 +43,7 @@ from models.github import UpsertComment
 from models.intake import IntakeInput, intake_workflow_id
 from models.update import UpdateInput
 from models.webhooks import ReviewRequest
+from starter.progress_text import describe_progress
 from workflows import names
 
 log = structlog.get_logger("ccb.dispatch")
@@ -77,6 +78,13 @@ class Outcome:
         return data
 
 
+def configured_reviewers() -> list[str]:
+    """``CCB_REVIEWERS``: asked to review every bot pull request (with CODEOWNERS')."""
+    from infra.settings import get_settings
+
+    return get_settings().reviewer_logins
+
+
 def registered_workflows() -> frozenset[str]:
     """The workflow type names the worker hosts (``workflows.registry``; its first import
     takes seconds, so the starter does it at start, not on a delivery)."""
@@ -108,11 +116,13 @@ class Dispatcher:
 
     def __init__(self, client: Client, task_queue: str,
                  registered: frozenset[str] | None = None,
-                 approval: ApprovalTimes | None = None) -> None:
+                 approval: ApprovalTimes | None = None,
+                 reviewers: list[str] | None = None) -> None:
         self.client = client
         self.task_queue = task_queue
         self.registered = registered if registered is not None else registered_workflows()
         self.approval = approval or ApprovalTimes()  # the settings' wait for a person
+        self.reviewers = reviewers if reviewers is not None else configured_reviewers()
 
     # -- starting ------------------------------------------------------------------------------
 
@@ -127,7 +137,8 @@ class Dispatcher:
                       body: str | None) -> CreationInput | IntakeInput:
         if names.CREATION_WORKFLOW in self.registered:
             return CreationInput(repo=repo, issue_number=issue, requested_by=actor,
-                                 body=body, title=title, **dict(self.approval))
+                                 body=body, title=title, reviewers=self.reviewers,
+                                 **dict(self.approval))
         return IntakeInput(repo=repo, issue_number=issue, requested_by=actor, body=body,
                            title=title)
 
@@ -137,7 +148,8 @@ class Dispatcher:
         if update:
             kind, workflow_id = names.UPDATE_WORKFLOW, names.update_workflow_id(repo, issue)
             arg: Any = UpdateInput(repo=repo, issue_number=issue, requested_by=actor,
-                                   body=body, title=title, **dict(self.approval))
+                                   body=body, title=title, reviewers=self.reviewers,
+                                   **dict(self.approval))
         else:
             kind, workflow_id = self.request_workflow(repo, issue)
             arg = self.request_input(repo, issue, actor, title, body)
@@ -307,11 +319,19 @@ class Dispatcher:
                     body: str | None) -> Outcome:
         """A new run of the request's workflow (the update's, on an update issue), only when
         its last run closed failed."""
-        found = await self.find(repo, issue)
-        if found is not None and found[0] == names.UPDATE_WORKFLOW:
+        try:  # an update issue's own workflow first (its id names the issue as an update)
+            await self.client.get_workflow_handle(names.update_workflow_id(repo, issue)
+                                                  ).describe(rpc_timeout=RPC_TIMEOUT)
+            is_update = names.UPDATE_WORKFLOW in self.registered
+        except RPCError as exc:
+            if not _not_found(exc):
+                raise _unavailable(exc) from None
+            is_update = False
+        if is_update:
             kind, workflow_id = names.UPDATE_WORKFLOW, names.update_workflow_id(repo, issue)
             arg: Any = UpdateInput(repo=repo, issue_number=issue, requested_by=actor,
-                                   body=body, title=title, **dict(self.approval))
+                                   body=body, title=title, reviewers=self.reviewers,
+                                   **dict(self.approval))
         else:
             kind, workflow_id = self.request_workflow(repo, issue)
             arg = self.request_input(repo, issue, actor, title, body)
@@ -371,23 +391,3 @@ class Dispatcher:
             return Outcome("not_registered", f"{kind} is not registered on the worker yet",
                            workflow_id, kind)
         return kind, self.client.get_workflow_handle(workflow_id), None
-
-
-def describe_progress(progress: Any) -> str:
-    """One line from a ``progress`` answer (a ``models.creation.Progress`` as a dict)."""
-    if not isinstance(progress, dict):
-        return str(progress)[:500]
-    parts = [f"state {progress.get('state', '?')}"]
-    if progress.get("current_step"):
-        parts.append(f"step {progress['current_step']}")
-    if progress.get("waiting_for_approval"):
-        parts.append(f"waiting for approval of {str(progress.get('head_sha') or '')[:7]}")
-    if progress.get("waiting_for_credentials"):
-        names = ", ".join(progress["waiting_for_credentials"])
-        parts.append(f"waiting for credentials {names} (`ccb secrets set "
-                     f"{progress.get('slug', '<slug>')} NAME`)")
-    if progress.get("pr_url"):
-        parts.append(f"PR {progress['pr_url']}")
-    if progress.get("error"):
-        parts.append(f"error: {progress['error']}")
-    return ", ".join(parts)

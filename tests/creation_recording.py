@@ -144,3 +144,13 @@ async def record_creation_histories(client: Client, task_queue: str, data_dir: P
             counts[name + GENERATION] = len(history.events)
             reset_github_client()
     return counts
+
+
+def keep_history(history: object, name: str) -> None:
+    """With ``CCB_RECORD_HISTORIES=<dir>`` (and ``CCB_PAYLOAD_CLAIM_BYTES=0``, no payload
+    keys, so the fixture is whole and in clear), write ``history`` as ``<dir>/<name>.json``:
+    how tests that run a workflow against Docker record its replay fixture."""
+    where = os.environ.get("CCB_RECORD_HISTORIES")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        (Path(where) / f"{name}.json").write_text(history.to_json())  # type: ignore[attr-defined]

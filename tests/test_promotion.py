@@ -39,6 +39,7 @@ from registry.deployments import live_deployment
 from registry.store import open_registry
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
+from tests.creation_recording import keep_history
 from tests.deploy_helpers import QUICK_TUNING, deploy_environment, faulty_files, register
 from tests.webhook_flow import skip_issue_numbers, wait_for_run, webhook_world
 
@@ -80,9 +81,10 @@ async def _replays(handle: WorkflowHandle) -> None:
     from infra.payload_codec import data_converter
     from workflows.registry import ALL_WORKFLOWS
 
+    history = await handle.fetch_history()
+    keep_history(history, "promotion_to_production")
     replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter())
-    replayed = await replayer.replay_workflow(await handle.fetch_history(),
-                                              raise_on_replay_failure=False)
+    replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert replayed.replay_failure is None, replayed.replay_failure
 
 
@@ -127,7 +129,7 @@ async def _the_whole_way(client: Client, temporal_address: str, task_queue: str,
             assert (staging.environment, staging.status) == (Environment.STAGING,
                                                              StepStatus.LIVE)
             assert staging.detail.endswith("live checks passed"), staging.detail
-            asked = await _reply(world, issue, "/promote production")
+            asked = await _reply(world, issue, "passed its live checks there")
             assert "@alice" in asked and sha[:7] in asked
 
             # A reader: the polite refusal, and nothing moves.

@@ -146,7 +146,7 @@ class PromotionWorkflow:
         reached, stopped = inp.from_environment, ""
         problem = await self._verify(first)
         if problem:
-            stopped = problem
+            stopped = first.detail = problem  # still live there, but it goes no further
         for step in plan.steps:
             if stopped:
                 step.status, step.detail = StepStatus.STOPPED, "not reached"
@@ -183,9 +183,17 @@ class PromotionWorkflow:
             return self._stop(step, StepStatus.FAILED, "gates: " + "; ".join(verdict.problems))
         step.status, step.detail = StepStatus.DEPLOYING, f"deploying from {previous}"
         await self._publish()
-        files: dict[str, str] = await workflow.execute_activity(
-            read_repo_files, RepoFilesQuery(repo=inp.repo, prefix=f"integrations/{inp.slug}/",
-                                            ref=inp.commit_sha), **GITHUB_STEP)
+        try:
+            files: dict[str, str] = await workflow.execute_activity(
+                read_repo_files, RepoFilesQuery(repo=inp.repo,
+                                                prefix=f"integrations/{inp.slug}/",
+                                                ref=inp.commit_sha), **GITHUB_STEP)
+        except ActivityError as exc:
+            return self._stop(step, StepStatus.FAILED, f"its files at {inp.commit_sha[:7]} "
+                              f"could not be read: {reason_of(exc)}")
+        if not files:
+            return self._stop(step, StepStatus.FAILED, f"{inp.repo} has no "
+                              f"integrations/{inp.slug}/ at {inp.commit_sha[:7]}")
         try:
             deployed: DeployResult = await workflow.execute_child_workflow(
                 DeployWorkflow.run,

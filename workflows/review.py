@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from temporalio import workflow
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -25,12 +25,17 @@ with workflow.unsafe.imports_passed_through():
     from activities.codegen.select import select_backend
     from activities.github_git import set_commit_status
     from activities.github_pulls import list_pull_request_files, request_reviewers
-    from activities.github_review import get_pull_head, post_inline_review, read_repo_files
+    from activities.github_review import (
+        codeowners_reviewers,
+        get_pull_head,
+        post_inline_review,
+        read_repo_files,
+    )
     from activities.review_checks import check_review_rules, decide_human_review
     from activities.update_steps import await_review, find_integration
     from activities.verify import check_generated_code, run_generated_tests
     from models.codegen import Backend, Finding, ReviewInput, ReviewResult, TokenUsage
-    from models.github import CommitStatus, PullFile, PullQuery, RequestReviewers
+    from models.github import CodeOwnersQuery, CommitStatus, PullFile, PullQuery, RequestReviewers
     from models.request import IntegrationRequest
     from models.review import (
         STATUS_CONTEXT,
@@ -57,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 MODEL_REVIEW_PATCH = "code-review-by-model"  # runs started before it skip the model review
+CODEOWNERS_PATCH = "reviewers-from-codeowners"  # runs started before it asked the configured
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 MAX_INLINE_COMMENTS = 30
 
@@ -220,12 +226,8 @@ class CodeReviewWorkflow:
             InlineReviewCommand(repo=inp.repo, number=inp.pr_number, body=body,
                                 marker=f"review-{inp.head_sha[:12]}", comments=comments),
             **GITHUB_STEP)
-        if decision.required and inp.options.reviewers:
-            await workflow.execute_activity(
-                request_reviewers,
-                RequestReviewers(repo=inp.repo, number=inp.pr_number,
-                                 reviewers=inp.options.reviewers),
-                **GITHUB_STEP)
+        if decision.required:
+            await self._ask_reviewers(inp, [f.filename for f in changed])
         ok = gate_passed and not errors
         await self._status(inp, "success" if ok else "failure",
                            self._status_text(report, errors, decision))
@@ -236,6 +238,32 @@ class CodeReviewWorkflow:
                              inline_comments=posted.posted_comments, summary=body,
                              reviewed_by=reviews[0].backend.value if reviews else "",
                              usage=usage)
+
+    async def _ask_reviewers(self, inp: ReviewRun, paths: list[str]) -> None:
+        """The configured reviewers and, in newer runs, the people CODEOWNERS on the base
+        branch names for the changed files: requested on the pull request. A reviewer
+        GitHub refuses (not a collaborator) leaves the review standing, logged."""
+        reviewers = list(inp.options.reviewers)
+        if workflow.patched(CODEOWNERS_PATCH):
+            try:
+                owners: list[str] = await workflow.execute_activity(
+                    codeowners_reviewers, CodeOwnersQuery(repo=inp.repo, paths=paths[:3000]),
+                    **GITHUB_STEP)
+            except ActivityError as exc:
+                workflow.logger.warning("CODEOWNERS not read: %s", exc)
+                owners = []
+            reviewers = list(dict.fromkeys([*reviewers, *owners]))
+        if not reviewers:
+            return
+        try:
+            await workflow.execute_activity(
+                request_reviewers,
+                RequestReviewers(repo=inp.repo, number=inp.pr_number, reviewers=reviewers),
+                **GITHUB_STEP)
+        except ActivityError as exc:
+            if not workflow.patched(CODEOWNERS_PATCH):
+                raise
+            workflow.logger.warning("reviewers %s not requested: %s", reviewers, exc)
 
     async def _code_reviews(self, slugs: list[str], files_of: dict[str, dict[str, str]],
                             findings: list[Finding], changed: list[PullFile]

@@ -1,0 +1,26 @@
+"""One line from a request workflow's ``progress`` answer, for `/status`, `ccb status` and
+the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def describe_progress(progress: Any) -> str:
+    """One line from a ``progress`` answer (a ``models.creation.Progress`` as a dict)."""
+    if not isinstance(progress, dict):
+        return str(progress)[:500]
+    parts = [f"state {progress.get('state', '?')}"]
+    if progress.get("current_step"):
+        parts.append(f"step {progress['current_step']}")
+    if progress.get("waiting_for_approval"):
+        parts.append(f"waiting for approval of {str(progress.get('head_sha') or '')[:7]}")
+    if progress.get("waiting_for_credentials"):
+        names = ", ".join(progress["waiting_for_credentials"])
+        parts.append(f"waiting for credentials {names} (`ccb secrets set "
+                     f"{progress.get('slug', '<slug>')} NAME`)")
+    if progress.get("pr_url"):
+        parts.append(f"PR {progress['pr_url']}")
+    if progress.get("error"):
+        parts.append(f"error: {progress['error']}")
+    return ", ".join(parts)
