@@ -145,15 +145,18 @@ class Dispatcher:
     async def start_request(self, repo: str, issue: int, actor: str, title: str,
                             body: str | None, *, update: bool = False) -> Outcome:
         """Start the workflow for a request issue once: a repeat joins or names the first."""
+        return await self._start_once(*self._request_start(repo, issue, actor, title, body,
+                                                          update=update))
+
+    def _request_start(self, repo: str, issue: int, actor: str, title: str,
+                       body: str | None, *, update: bool) -> tuple[str, str, Any]:
+        """(type, id, input) of a request issue's workflow: the update's, or the request's."""
         if update:
-            kind, workflow_id = names.UPDATE_WORKFLOW, names.update_workflow_id(repo, issue)
-            arg: Any = UpdateInput(repo=repo, issue_number=issue, requested_by=actor,
-                                   body=body, title=title, reviewers=self.reviewers,
-                                   **dict(self.approval))
-        else:
-            kind, workflow_id = self.request_workflow(repo, issue)
-            arg = self.request_input(repo, issue, actor, title, body)
-        return await self._start_once(kind, workflow_id, arg)
+            return (names.UPDATE_WORKFLOW, names.update_workflow_id(repo, issue),
+                    UpdateInput(repo=repo, issue_number=issue, requested_by=actor, body=body,
+                                title=title, reviewers=self.reviewers, **dict(self.approval)))
+        kind, workflow_id = self.request_workflow(repo, issue)
+        return kind, workflow_id, self.request_input(repo, issue, actor, title, body)
 
     async def start_review(self, request: ReviewRequest) -> Outcome:
         workflow_id = names.review_workflow_id(request.repo, request.pr_number, request.head_sha)
@@ -327,14 +330,8 @@ class Dispatcher:
             if not _not_found(exc):
                 raise _unavailable(exc) from None
             is_update = False
-        if is_update:
-            kind, workflow_id = names.UPDATE_WORKFLOW, names.update_workflow_id(repo, issue)
-            arg: Any = UpdateInput(repo=repo, issue_number=issue, requested_by=actor,
-                                   body=body, title=title, reviewers=self.reviewers,
-                                   **dict(self.approval))
-        else:
-            kind, workflow_id = self.request_workflow(repo, issue)
-            arg = self.request_input(repo, issue, actor, title, body)
+        kind, workflow_id, arg = self._request_start(repo, issue, actor, title, body,
+                                                     update=is_update)
         try:
             await self.client.start_workflow(
                 kind, arg, id=workflow_id, task_queue=self.task_queue,

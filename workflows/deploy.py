@@ -276,18 +276,9 @@ class DeployWorkflow:
         return self._result
 
     async def _start_monitor(self, inp: DeployInput, plan: LivePlan) -> None:
-        """The integration's health monitor, started once and left running (it reads the
-        live deployment from the registry at each check, so a running one needs nothing).
-        Started by type name: workflows/monitor.py imports this module (it deploys rollbacks)."""
-        try:
-            await workflow.start_child_workflow(
-                "HealthMonitorWorkflow",
-                MonitorInput(slug=inp.slug, environment=inp.environment,
-                             interval_s=plan.health_interval_s, host=plan.host),
-                id=monitor_workflow_id(inp.environment, inp.slug),
-                parent_close_policy=ParentClosePolicy.ABANDON)
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("the health monitor of %s already runs", inp.slug)
+        await start_health_monitor(MonitorInput(
+            slug=inp.slug, environment=inp.environment, interval_s=plan.health_interval_s,
+            host=plan.host))
 
     # -- compensation --------------------------------------------------------------------------
 
@@ -342,6 +333,21 @@ class DeployWorkflow:
         await self._act(record_event, EventCommand(
             event_id=f"{self._target.deployment_key}/{name}", type=kind, slug=self._inp.slug,
             payload=payload, metadata={"workflow_id": self._target.workflow_id}))
+
+
+async def start_health_monitor(monitor: MonitorInput) -> None:
+    """The integration's health monitor in one environment, started once and left running
+    (it reads the live deployment from the registry at each check, so a running one needs
+    nothing). Started by type name: workflows/monitor.py imports this module (it deploys
+    rollbacks). Used by deployments and by resume."""
+    try:
+        await workflow.start_child_workflow(
+            "HealthMonitorWorkflow", monitor,
+            id=monitor_workflow_id(monitor.environment, monitor.slug),
+            parent_close_policy=ParentClosePolicy.ABANDON)
+    except WorkflowAlreadyStartedError:
+        workflow.logger.info("the health monitor of %s in %s already runs", monitor.slug,
+                             monitor.environment)
 
 
 def _plus(seconds: float) -> timedelta:

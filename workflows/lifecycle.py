@@ -14,8 +14,7 @@ One action at a time per integration (workflow id ``lifecycle-<slug>``).
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.github_issues import upsert_bot_comment
@@ -42,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from rules.inert import inert
     from rules.state_machine import allowed_targets
+    from workflows.deploy import start_health_monitor
     from workflows.policies import GITHUB_STEP, LOCAL_STEP, deploy_step
 
 A = LifecycleAction
@@ -110,16 +110,8 @@ class LifecycleWorkflow:
                                  live.environment, exc)
 
     async def _start_monitor(self, live: LiveInEnvironment) -> None:
-        try:
-            await workflow.start_child_workflow(
-                "HealthMonitorWorkflow",
-                MonitorInput(slug=live.slug, environment=live.environment,
-                             interval_s=live.interval_s, host=live.host),
-                id=monitor_workflow_id(live.environment, live.slug),
-                parent_close_policy=ParentClosePolicy.ABANDON)
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("the monitor of %s in %s already runs", live.slug,
-                                 live.environment)
+        await start_health_monitor(MonitorInput(slug=live.slug, environment=live.environment,
+                                                interval_s=live.interval_s, host=live.host))
 
 
 def _past(action: LifecycleAction) -> str:
