@@ -44,7 +44,8 @@ def _regex(pattern: str) -> re.Pattern[str] | None:
             out.append(re.escape(body[i]))
             i += 1
     prefix = "" if anchored else "(?:.*/)?"
-    return re.compile(f"^{prefix}{''.join(out)}(?:/.*)?$")  # a directory: all under it
+    # A directory matches all under it; DOTALL and fullmatch: a path may hold any character.
+    return re.compile(f"{prefix}{''.join(out)}(?:/.*)?", re.DOTALL)
 
 
 def parse_codeowners(text: str) -> list[OwnerRule]:
@@ -68,7 +69,7 @@ def owners_for(rules: list[OwnerRule], paths: Iterable[str]) -> list[str]:
     for path in paths:
         owners: tuple[str, ...] = ()
         for rule in rules:
-            if rule.pattern.match(path.lstrip("/")):
+            if rule.pattern.fullmatch(path.lstrip("/")):
                 owners = rule.owners  # the last match wins, even with no owner
         for login in owners:
             found.setdefault(login, None)

@@ -255,9 +255,11 @@ def remove(client: docker.DockerClient, name: str, only_id: str = "") -> bool:
 
 
 def containers_of(client: docker.DockerClient, labels: dict[str, str]) -> list[Container]:
-    """Every container (running or not) carrying all of ``labels``."""
+    """Every container (running or not) carrying all of ``labels``; one removed between
+    the listing and its inspection (another step, the reaper) is simply not there."""
     filters = [f"{key}={value}" for key, value in labels.items()]
-    return list(client.containers.list(all=True, filters={"label": filters}))
+    return list(client.containers.list(all=True, filters={"label": filters},
+                                       ignore_removed=True))
 
 
 def copy_tree(source: Path, dest: Path) -> None:
