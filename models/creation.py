@@ -55,6 +55,15 @@ class PullClosed(BaseModel):
     head_sha: str = ""  # the head it was closed or merged at
 
 
+class RequestEdited(BaseModel):
+    """A person edited the request's issue: before its pull request exists, the run starts
+    again with this text (``issues.edited``)."""
+
+    title: str = ""
+    body: str | None = None
+    actor: str
+
+
 class ChangeRequest(BaseModel):
     """Changes requested by a reviewer: their text goes back to code generation."""
 

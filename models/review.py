@@ -73,6 +73,7 @@ class ReviewOutcome(BaseModel):
     summary: str = ""
     reviewed_by: str = ""  # the code review's backend: claude or offline
     usage: TokenUsage = Field(default_factory=TokenUsage)
+    requested_reviewers: list[str] = Field(default_factory=list)  # asked on the pull request
 
 
 class KeyedComment(BaseModel):

@@ -76,6 +76,7 @@ class _Event(_Part):
 class IssuesEvent(_Event):
     issue: Issue
     label: Label | None = None  # the label added (``labeled``)
+    changes: dict[str, object] = Field(default_factory=dict)  # ``edited``: what changed
 
 
 class IssueCommentEvent(_Event):

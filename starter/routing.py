@@ -7,6 +7,7 @@
 | issues              | labeled             | the label added is one of those  | as for opened  |
 | issues              | closed              | a request or update issue        | IssueClosed    |
 | issues              | reopened            | a request or update issue        | IssueReopened  |
+| issues              | edited              | its title or body changed        | IssueEdited    |
 | issue_comment       | created             | first line is a ccb command      | CommentCommand |
 | pull_request        | opened, synchronize | (files: checked by the review)   | StartReview    |
 | pull_request        | closed              | the PR is owned by a workflow    | PullClosedBy.. |
@@ -88,6 +89,22 @@ class IssueReopened:
 
 
 @dataclass(frozen=True)
+class IssueEdited:
+    """A person edited a request (or update) issue's title or text."""
+
+    repo: str
+    issue_number: int
+    title: str
+    body: str | None
+    actor: str
+    author: str
+
+    @property
+    def reply_number(self) -> int:
+        return self.issue_number
+
+
+@dataclass(frozen=True)
 class PullClosedByPerson:
     """A person closed (or merged) a pull request a request's workflow opened."""
 
@@ -150,7 +167,7 @@ class CommentCommand:
 
 
 Action = (StartRequest | StartReview | ReviewDecision | CommentCommand | IssueClosed
-          | IssueReopened | PullClosedByPerson)
+          | IssueReopened | IssueEdited | PullClosedByPerson)
 Route = Action | Ignored
 
 REVIEW_ACTIONS = ("opened", "synchronize")
@@ -171,8 +188,8 @@ def route(event: str, payload: object) -> Route:
 
 def _issues(event: IssuesEvent) -> Route:
     issue = event.issue
-    if event.action in ("closed", "reopened"):
-        return _closed_or_reopened(event)
+    if event.action in ("closed", "reopened", "edited"):
+        return _closed_reopened_or_edited(event)
     if event.action == "opened":
         labels = [label.name for label in issue.labels]
     elif event.action == "labeled":
@@ -189,12 +206,17 @@ def _issues(event: IssuesEvent) -> Route:
                    f"or {names.UPDATE_LABEL!r}")
 
 
-def _closed_or_reopened(event: IssuesEvent) -> Route:
+def _closed_reopened_or_edited(event: IssuesEvent) -> Route:
     issue = event.issue
     if not (issue.has_label(names.REQUEST_LABEL) or issue.has_label(names.UPDATE_LABEL)):
         return Ignored(f"issues.{event.action} of an issue that is not a request")
     author = issue.user.login if issue.user else ""
     repo = event.repository.full_name
+    if event.action == "edited":
+        if event.changes and not ({"title", "body"} & set(event.changes)):
+            return Ignored("issues.edited without a change to the title or text")
+        return IssueEdited(repo=repo, issue_number=issue.number, title=issue.title,
+                           body=issue.body, actor=event.sender.login, author=author)
     if event.action == "closed":
         return IssueClosed(repo=repo, issue_number=issue.number, actor=event.sender.login,
                            author=author)

@@ -48,6 +48,7 @@ from starter.routing import (
     CommentCommand,
     Ignored,
     IssueClosed,
+    IssueEdited,
     IssueReopened,
     PullClosedByPerson,
     ReviewDecision,
@@ -182,11 +183,11 @@ class WebhookService:
 
     async def _act(self, request: Request, action: Action, delivery: str) -> Answer:
         repo = self.settings.github_repo
-        own = isinstance(action, IssueClosed | IssueReopened) and may_act(action)
+        own = isinstance(action, IssueClosed | IssueReopened | IssueEdited) and may_act(action)
         if not own and not await self.permissions.may_write(repo, action.actor):
             return await self._refuse(request, action)
         dispatcher = await self.dispatcher(request)
-        if isinstance(action, IssueClosed | IssueReopened):
+        if isinstance(action, IssueClosed | IssueReopened | IssueEdited):
             outcome = await on_issue_event(dispatcher, self.settings, action, delivery)
         elif isinstance(action, PullClosedByPerson):
             outcome = await tell_pull_closed(
@@ -297,8 +298,8 @@ def _refusal_subject(action: Action) -> tuple[str, str]:
         return "start a review", f"refused-review-{login}"
     if isinstance(action, ReviewDecision):
         return "approve or request changes", f"refused-review-{action.review_id}"
-    if isinstance(action, IssueClosed | IssueReopened):
-        return "stop or restart someone's request", f"refused-issue-{login}"
+    if isinstance(action, IssueClosed | IssueReopened | IssueEdited):
+        return "stop, restart or change someone's request", f"refused-issue-{login}"
     if isinstance(action, PullClosedByPerson):
         return "close the bot's pull request", f"refused-pull-{action.pr_number}-{login}"
     name = action.command.name.value

@@ -15,6 +15,7 @@ from infra.settings import get_settings
 from infra.temporal import connect
 from models import metrics as m
 from tests.deploy_helpers import free_port
+from tests.figures import figure
 from tests.metrics_scrape import dashboard_metrics, names, scrape, total
 from tests.metrics_workflow import EveryMetricWorkflow, use_model_and_sandbox
 
@@ -54,5 +55,5 @@ async def test_every_metric_reaches_the_worker_endpoint_and_the_dashboard_asks_f
     assert asked, "the dashboard queries nothing"
     missing = asked - exported
     assert not missing, f"the dashboard queries metrics nobody exports: {sorted(missing)}"
-    print(f"metrics: {len(exported)} exported by the worker and starter, the dashboard "
+    figure(f"metrics: {len(exported)} exported by the worker and starter, the dashboard "
           f"queries {len(asked)} of them")

@@ -23,6 +23,7 @@ from models.states import IntegrationState
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
 from tests.deploy_helpers import deploy_environment, free_port, quick_environment_tuning
+from tests.figures import figure
 from tests.metrics_scrape import scrape, total
 from tests.webhook_flow import skip_issue_numbers, wait_for_run, webhook_world
 
@@ -110,7 +111,7 @@ async def test_one_request_is_measured_and_traced_from_webhook_to_active(
     starts = [s for s in request if s.name == f"StartWorkflow:{WORKFLOW}"]
     assert len(starts) == 1 and starts[0].parent.span_id == webhooks[0].context.span_id
     assert {"RunWorkflow:CodeReviewWorkflow", "RunWorkflow:DeployWorkflow"} <= names
-    print(f"observability: request {wf_id} ACTIVE; worker: "
+    figure(f"observability: request {wf_id} ACTIVE; worker: "
           f"{total(worker, m.REQUESTS):g} request(s) counted, {tasks:g} workflow tasks of "
           f"{WORKFLOW}; starter: "
           f"{total(starter, m.STARTER_WEBHOOKS):g} webhooks; one trace of {len(request)} "

@@ -41,6 +41,7 @@ from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
 from tests.creation_recording import keep_history
 from tests.deploy_helpers import QUICK_TUNING, deploy_environment, faulty_files, register
+from tests.figures import figure
 from tests.webhook_flow import skip_issue_numbers, wait_for_run, webhook_world
 
 SECRET = "promotion-secret"
@@ -167,7 +168,7 @@ async def _the_whole_way(client: Client, temporal_address: str, task_queue: str,
                 for e in recorded] == [(sha, True, "passed", "alice")]
         table = await _reply(world, issue, "### Environments of `acme-weather` 0.1.0")
         assert table.count("✅ live") == 3
-        print(f"\npromoted acme-weather 0.1.0 ({sha[:7]}) development -> staging -> "
+        figure(f"promoted acme-weather 0.1.0 ({sha[:7]}) development -> staging -> "
               "production (approved by carol)")
 
 

@@ -46,6 +46,19 @@ CHINESE = _body("微信支付", "api-key", "POST /pay/transactions\nGET /pay/ord
 DIGIT = _body("3scale", "oauth2", "DELETE /admin/api/services/{id}.json\n"
               "PUT /admin/api/services/{id}.json\nPATCH /users/{id}/photos.json/",
               kind="sync-job")
+# CI drew it: an operation name too long for the method's one-line docstring.
+LONG_OPERATION = _body("𧛃İ陠", "none",
+                       "GET /{payload}/{file.name}/{x}?params:float&units=2&cursor={cursor}"
+                       "&hourly:bool\nGET /search/{query}.tar.gz/key=value?format=a%20b"
+                       "&cursor={cursor}\nGET /?units=2 - 写入数据 🚀",
+                       "https://xn--80aswg.example:8443/open.data/v1.2")
+# Parameter names at their 40-character limit: every line that names them must still fit.
+A, B, C = "a" * 40, "b" * 40, "c" * 40
+LONG_PARAMETERS = _body("Long Names", "none",
+                        f"GET /{{{A}}}/{{{B}}}/{{{C}}}\nDELETE /{{{A}}}/{{{B}}}/{{{C}}}\n"
+                        f"PATCH /x_{A}/{{{B}}}/{{{C}}}?{A}:float&{B}:bool\n"
+                        f"POST /{A}/{B}/{C}/{{{A}}}\nPOST /{A}/{B}/{C}/{{{A}}}/")
+EXPLICIT = 7
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
@@ -58,6 +71,8 @@ DIGIT = _body("3scale", "oauth2", "DELETE /admin/api/services/{id}.json\n"
 @example(body=CYRILLIC)
 @example(body=CHINESE)
 @example(body=DIGIT)
+@example(body=LONG_OPERATION)
+@example(body=LONG_PARAMETERS)
 def test_every_accepted_request_passes_the_checks_and_its_tests_in_the_sandbox(
     body: str,
 ) -> None:
@@ -85,7 +100,7 @@ def test_the_request_space_was_explored() -> None:
     """Prints what the property test covered (it runs first: pytest keeps file order)."""
     slugs = [slug for slug, _ in RUNS]
     figure(f"request space: {len(RUNS)} accepted requests generated, checked and tested in "
-           f"the sandbox (up to {EXAMPLES} drawn + 5 explicit), "
+           f"the sandbox (up to {EXAMPLES} drawn + {EXPLICIT} explicit), "
            f"{sum(s for _, s in RUNS):.0f} s in all; slugs: {', '.join(slugs)}")
-    assert len(RUNS) >= 5  # at least the explicit examples
+    assert len(RUNS) >= EXPLICIT  # at least the explicit examples
     assert {"open-meteo", "yandeks-treker", "weixinzhifu", "three-scale"} <= set(slugs)

@@ -47,6 +47,7 @@ from tests.deploy_helpers import (
     quick_tuning,
     register,
 )
+from tests.figures import figure
 from worker import serving
 from workflows.reverify import ReverifyWorkflow
 
@@ -138,7 +139,7 @@ async def test_the_schedule_reverifies_both_and_alerts_the_stopped_one(
             alerts = [e for e in reg.events(failed) if e.type == EventType.ERROR_OCCURRED]
             assert len(alerts) == 1 and "re-verification failed" in alerts[0].payload["reason"]
         assert not [e for e in reg.events(healthy) if e.type == EventType.ERROR_OCCURRED]
-        print(f"\nre-verified {healthy} (ok: {generated_tests.detail}), {stopped} "
+        figure(f"re-verified {healthy} (ok: {generated_tests.detail}), {stopped} "
               f"({by_slug[stopped].reason}) and {drifted} ({by_slug[drifted].reason})")
 
 
@@ -177,7 +178,7 @@ async def test_the_schedule_fires_by_itself_at_its_interval(
                     await client.get_workflow_handle(action.workflow_id).result()
         assert summary.verified == []  # nothing is live in this registry
         assert described.info.num_actions >= 1
-        print(f"\nthe schedule started {described.info.num_actions} run(s) by itself")
+        figure(f"the schedule started {described.info.num_actions} run(s) by itself")
     finally:
         with contextlib.suppress(RPCError):  # deleted above unless the test failed first
             await schedule.delete()

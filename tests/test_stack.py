@@ -26,6 +26,7 @@ from infra.payload_codec import data_converter
 from infra.settings import get_settings
 from tests.conftest import REPO_ROOT
 from tests.deploy_helpers import cleanup, quick_environment_tuning
+from tests.figures import figure
 from tests.visibility import listed as visible
 
 CCB = str(Path(sys.executable).parent / "ccb")
@@ -189,7 +190,7 @@ def _render_in_chromium(page: str, data: Path) -> str:
     dom = subprocess.run([*isolated, "--dump-dom", source.as_uri()], check=True,
                          capture_output=True, text=True, timeout=120).stdout
     assert shot.stat().st_size > 1000
-    print(f"\nstatus page screenshot: {shot}")
+    figure(f"status page screenshot: {shot}")
     return dom
 
 

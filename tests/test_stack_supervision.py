@@ -35,6 +35,7 @@ from starter.stack import Stack
 from starter.stack_children import CRASH_WINDOW, MAX_CRASHES, RESTART_BACKOFF_CAP, Restarts
 from tests.creation_helpers import SAMPLE_BODY
 from tests.deploy_helpers import cleanup, quick_environment_tuning
+from tests.figures import figure
 from tests.test_stack import CCB, _free_port, _stack_env
 from tests.webhook_flow import wait_for_run
 from workflows.names import creation_workflow_id
@@ -301,6 +302,9 @@ async def _requests_survive_worker_kills(up: subprocess.Popen[str], output: Outp
                         and hidden_marker("progress") in c["body"]]
             assert len(progress) == 1, comments
         assert len(pulls) == len(REQUESTS), pulls
+    figure(f"ccb up: the worker SIGKILLed {KILLS} times with {len(handles)} requests in flight, "
+           f"restarted each time; {len(results)} requests ACTIVE, one pull request "
+           f"({', '.join(f'#{r.pr_number}' for r in results)}) and one progress comment each")
 
 
 async def _approve_and_finish(handle: WorkflowHandle, alice: Repository) -> CreationResult:

@@ -36,6 +36,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "pull_request_review/submitted": ("ignored", "'commented' review decides nothing"),
     "pull_request_review": ("ignored", "is not handled"),
     "issues/reopened": ("ignored", "issues.reopened of an issue that is not a request"),
+    "issues/edited": ("ignored", "issues.edited of an issue that is not a request"),
     "issues": ("ignored", "is not handled"),
 }
 

@@ -41,6 +41,7 @@ from tests.deploy_helpers import (
     quick_tuning,
     register,
 )
+from tests.figures import figure
 from tests.test_creation_crash import _fail_lost_attempt, _stop, _wait_for_marker
 from worker import serving
 from workflows.deploy import HOST_STEPS
@@ -146,7 +147,7 @@ async def test_a_request_completes_across_two_workers_and_survives_the_sandbox_o
         else:
             assert queues == {task_queue} and pids == {str(control.pid)}, (name, where)
     assert {pid for _, pid in ran["run_generated_tests"]} == {str(restarted.pid)}
-    print(f"\ncontrol worker {control.pid} ran {len(ran) - len(SANDBOX_STEPS)} activity "
+    figure(f"control worker {control.pid} ran {len(ran) - len(SANDBOX_STEPS)} activity "
           f"types; sandbox workers {sorted(sandbox_pids)} ran {sorted(SANDBOX_STEPS)}")
 
 

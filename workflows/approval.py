@@ -3,8 +3,9 @@
 Both wait for a person on their pull request and answer the same messages: the ``progress``
 query, the ``approve`` update (validated, so ``ccb approve`` learns whether it was taken) and
 the ``request_changes`` signal (a redelivered review or comment, same ``source``, counts
-once). The webhook starter, the CLI and the Temporal UI send these by name. ``credentials_set``
-(from ``ccb secrets set``) tells a run waiting for its credentials to look again.
+once), ``request_edited`` (the issue's text changed) and ``pull_request_closed``. The
+webhook starter, the CLI and the Temporal UI send these by name. ``credentials_set`` (from
+``ccb secrets set``) tells a run waiting for its credentials to look again.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ with workflow.unsafe.imports_passed_through():
         ChangeRequest,
         Progress,
         PullClosed,
+        RequestEdited,
     )
     from models.credentials import CredentialsSet
+    from workflows import names
 
 
 BOT_LOGINS = frozenset({"ccb-bot", "ccb-bot[bot]"})
@@ -55,6 +58,7 @@ class AwaitsHumanDecision:
         self._change_sources: set[str] = set()
         self._credentials_nudged = 0
         self._pull_closed: PullClosed | None = None
+        self._edited: RequestEdited | None = None
 
     @workflow.query(name="progress")
     def progress(self) -> Progress:
@@ -96,6 +100,11 @@ class AwaitsHumanDecision:
         # once, when it was closed before the wait began).
         if closed.pr_number == self._progress.pr_number:
             self._pull_closed = closed
+
+    @workflow.signal(name=names.REQUEST_EDITED_SIGNAL)
+    def request_edited(self, edit: RequestEdited) -> None:
+        # The latest text wins; the run acts on it at its next step (``_restart_if_edited``).
+        self._edited = edit
 
     @workflow.signal(name="credentials_set")
     def credentials_set(self, stored: CredentialsSet) -> None:

@@ -16,11 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.codegen.claude_activities import (
-        claude_analyze,
-        claude_generate,
-        claude_review,
-    )
+    from activities.codegen.claude_activities import claude_analyze, claude_generate, claude_review
     from activities.codegen.offline_activities import (
         offline_analyze,
         offline_generate,
@@ -30,13 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.github_git import commit_files
     from activities.github_issues import close_issue
     from activities.intake import record_requested, validate_request
-    from models.codegen import (
-        AnalyzeInput,
-        Backend,
-        Finding,
-        GenerateInput,
-        ReviewInput,
-    )
+    from models.codegen import AnalyzeInput, Backend, Finding, GenerateInput, ReviewInput
     from models.creation import (
         ApprovalDecision,
         ChangeRequest,
@@ -73,6 +63,7 @@ U = TypeVar("U", bound=HasUsage)
 FIRST_VERSION = "0.1.0"
 REVIEW_CHILD_PATCH = "review-by-code-review-workflow"  # earlier runs reviewed in place
 REVERT_PATCH = "revert-pull-request-after-merge"  # earlier runs left merged code as it was
+REMINDER_COMMENTS_PATCH = "approval-reminder-comments"  # earlier ones only edited the checklist
 
 
 class RequestFailed(ApplicationError):
@@ -101,8 +92,10 @@ class IntegrationCreationWorkflow(RequestRun):
     async def _create(self, inp: CreationInput) -> CreationResult:
         request = await self._validate(inp)                                # 1-2
         backend, spec = await self._analyze_request(request)               # 3
+        await self._restart_if_edited(inp, record_failed=self._slug_recorded)
         await self._transition(S.GENERATING, "generating code")            # 4-6
         files = await self._generate_until_green(backend, request, spec, reviewer_comments=[])
+        await self._restart_if_edited(inp, record_failed=self._slug_recorded)
         branch = f"integration/{request.slug}"
         await self._open_pull_request(inp, request, spec, backend, branch, files)  # 7
         self._pull_request_opened()
@@ -167,7 +160,7 @@ class IntegrationCreationWorkflow(RequestRun):
             record_requested,
             RecordRequested(request=request, repo=inp.repo, issue_number=inp.issue_number,
                             requested_by=inp.requested_by, workflow_id=wf_id,
-                            key=f"{wf_id}/requested"),
+                            key=f"{wf_id}/requested/{request.slug}"),
             **LOCAL_HEARTBEATING_STEP)
         self._slug_recorded = True
         self._progress.state = ref.state
@@ -336,14 +329,19 @@ class IntegrationCreationWorkflow(RequestRun):
 
     async def _wait_for_decision(self, inp: CreationInput) -> ApprovalDecision | ChangeRequest:
         self._approval, self._changes = None, []
-        deadline = workflow.now() + inp.approval_expiry
+        deadline = self._decision_deadline = workflow.now() + inp.approval_expiry
         self._progress.waiting_for_approval = True
         await self._note("review", "waiting for a human approval (/approve, an approving "
                                    "review, `ccb approve` or the Temporal UI)")
         return await self._await_decision(deadline, inp, self._remind, RequestFailed)
 
-    async def _remind(self, count: int) -> None:
+    async def _remind(self, count: int, last: bool) -> None:
+        """Noted in the checklist and, in newer runs, a new comment mentioning the reviewers
+        (an edited comment notifies nobody)."""
         await self._note("review", f"reminder {count}: still waiting for an approval")
+        if workflow.patched(REMINDER_COMMENTS_PATCH):
+            await self._comment(f"approval-reminder-{count}",
+                                self._approval_reminder(count, last, self._decision_deadline))
 
     async def _merge_request(self, inp: CreationInput, request: IntegrationRequest,
                              branch: str, files: dict[str, str]) -> str:

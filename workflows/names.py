@@ -38,6 +38,7 @@ REPLY_WORKFLOW = "BotReplyWorkflow"
 APPROVE_UPDATE = "approve"
 REQUEST_CHANGES_SIGNAL = "request_changes"
 PULL_CLOSED_SIGNAL = "pull_request_closed"
+REQUEST_EDITED_SIGNAL = "request_edited"
 PROGRESS_QUERY = "progress"
 
 # -- labels and branches -----------------------------------------------------------------------

@@ -15,7 +15,6 @@ each workflow, so runs started before it replay; a behaviour change is behind
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
@@ -23,7 +22,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.codegen.claude_activities import check_token_budget
-    from activities.credentials import missing_credentials
     from activities.flags import read_feature_flags
     from activities.github_git import delete_branch
     from activities.github_issues import upsert_bot_comment
@@ -35,17 +33,12 @@ with workflow.unsafe.imports_passed_through():
     from models.budget import BudgetCheck
     from models.codegen import Finding, TokenUsage
     from models.creation import (
-        ApprovalDecision,
-        ApprovalTimes,
-        ChangeRequest,
         ErrorCategory,
         StepRecord,
         StepStatus,
     )
-    from models.credentials import CredentialQuery
     from models.deploy import DeployInput, DeployResult, deploy_workflow_id
     from models.deployment import Environment
-    from models.error_types import ErrorType
     from models.events import EventType
     from models.github import DeleteBranch, MergePull, UpsertComment
     from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
@@ -57,14 +50,12 @@ with workflow.unsafe.imports_passed_through():
     from models.search_attributes import INTEGRATION_STATE
     from models.states import IntegrationState
     from models.verify import CheckRequest, TestReport, TestRequest
-    from rules.credentials import needed_credentials
-    from workflows import metrics, request_texts
-    from workflows.approval import AwaitsHumanDecision
+    from workflows import metrics
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify
+    from workflows.people_waits import WaitsForPeople
     from workflows.policies import GITHUB_STEP, LOCAL_STEP, MODEL_STEP, sandbox_step
     from workflows.promotion_start import note_merge_gates, start_promotion
-    from workflows.pull_closed import closed_on_github
     from workflows.review import review_as_child
     from workflows.saga import Saga
 
@@ -79,9 +70,6 @@ A = TypeVar("A")
 R = TypeVar("R")
 U = TypeVar("U", bound=HasUsage)
 BOT = "ccb-bot"
-# Earlier runs merged without looking for the integration's credentials (then its deployment
-# waited for a health check that could not pass, and the merge was reverted).
-CREDENTIALS_PATCH = "credentials-before-merge"
 # Earlier runs ended at the first environment; now a promotion moves the version on.
 PROMOTION_PATCH = "promotion-after-first-deploy"
 
@@ -94,7 +82,7 @@ class IssueInput(Protocol):
 In = TypeVar("In", bound=IssueInput)
 
 
-class RequestRun(AwaitsHumanDecision):
+class RequestRun(WaitsForPeople):
     """The shared half of a request's workflow. A subclass sets ``self._progress`` and calls
     ``_init_run()`` in its ``__init__``, and ``_begin(inp)`` first thing in its run."""
 
@@ -129,6 +117,7 @@ class RequestRun(AwaitsHumanDecision):
         self._issue = 0
         self._merge_gates: dict[str, Any] = {}  # what let the merge happen (note_merge_gates)
         self._requested_by = ""
+        self._reviewers: list[str] = []  # requested by the review; the reminders mention them
 
     def _begin(self, inp: In) -> In:
         """Note the issue the run works on (the progress comment's and every comment's)."""
@@ -193,6 +182,7 @@ class RequestRun(AwaitsHumanDecision):
         tokens count against this request's."""
         outcome = await review_as_child(run)
         self._progress.usage = self._progress.usage + outcome.usage
+        self._reviewers = outcome.requested_reviewers or self._reviewers
         return outcome
 
     # -- the progress checklist ---------------------------------------------------------------
@@ -246,106 +236,7 @@ class RequestRun(AwaitsHumanDecision):
             run_generated_tests, request, **sandbox_step())
         return report
 
-    # -- a person's decision ------------------------------------------------------------------
-
-    async def _await_decision(
-        self, deadline: datetime, times: ApprovalTimes,
-        remind: Callable[[int], Awaitable[None]], failure: type[ApplicationError], *,
-        reminders: bool = True,
-    ) -> ApprovalDecision | ChangeRequest:
-        """Wait for an approval or a change request, calling ``remind(n)`` every
-        ``times.reminder_interval`` until ``deadline`` (``times.approval_expiry`` after the
-        wait began), when the run fails with ``failure``. ``reminders=False`` is how update
-        runs started before the shared rule waited: once, for the whole expiry."""
-        def expired() -> ApplicationError:
-            return failure(f"no approval within {times.approval_expiry}; the pull request was "
-                           "closed. Comment /retry to start again",
-                           type=ErrorType.APPROVAL_EXPIRED, non_retryable=True)
-
-        count = 0
-        self._progress.waiting_for_approval = True
-        began = workflow.now()
-        try:
-            while True:
-                remaining = deadline - workflow.now()
-                if remaining <= timedelta(0):
-                    raise expired()
-                try:
-                    await workflow.wait_condition(
-                        lambda: (self._approval is not None or bool(self._changes)
-                                 or self._pull_closed is not None),
-                        timeout=(min(times.reminder_interval, remaining) if reminders
-                                 else times.approval_expiry))
-                except TimeoutError:
-                    if not reminders:
-                        raise expired() from None
-                    if workflow.now() < deadline:
-                        count += 1
-                        await remind(count)
-                    continue
-                waited = (workflow.now() - began).total_seconds()
-                if self._pull_closed is not None:
-                    return closed_on_github(self._pull_closed, failure)
-                if self._changes:
-                    metrics.human_wait(self._kind, "changes_requested", waited)
-                    return self._changes.pop(0)
-                assert self._approval is not None
-                metrics.human_wait(self._kind, "approved", waited)
-                return self._approval
-        finally:
-            self._progress.waiting_for_approval = False
-
-    # -- credentials ---------------------------------------------------------------------------
-
-    async def _await_credentials(self, slug: str, environment: str, files: dict[str, str],
-                                 requester: str, times: ApprovalTimes,
-                                 failure: type[ApplicationError]) -> None:
-        """Before the merge: every credential the manifest names must be in the integration's
-        secret store for ``environment`` (names only are looked at). When some are missing:
-        one comment naming the exact ``ccb secrets set`` commands and the requester, then a
-        durable wait (woken by ``credentials_set``, reminding each interval) until they are
-        set, or ``times.approval_expiry``, when the run fails with ``failure``."""
-        if not workflow.patched(CREDENTIALS_PATCH):
-            return
-        names = needed_credentials(files.get(f"integrations/{slug}/manifest.json", ""))
-        query = CredentialQuery(slug=slug, environment=environment, names=names)
-        missing: list[str] = await self._local(missing_credentials, query) if names else []
-        if not missing:
-            return
-        deadline = workflow.now() + times.approval_expiry
-        await self._comment("credentials", request_texts.credentials_needed(
-            slug=slug, environment=environment, missing=missing, requester=requester,
-            expiry=request_texts.span(times.approval_expiry)))
-        self._progress.waiting_for_credentials = missing  # once the person has been told
-        count = 0
-        try:
-            while missing:
-                remaining = deadline - workflow.now()
-                if remaining <= timedelta(0):
-                    raise failure(f"the credentials {', '.join(missing)} of {slug} were not set "
-                                  f"within {times.approval_expiry}; the pull request was "
-                                  f"closed. Set them with `ccb secrets set {slug} NAME --env "
-                                  f"{environment}`, then comment /retry",
-                                  type=ErrorType.CREDENTIALS_MISSING, non_retryable=True)
-                nudges = self._credentials_nudged
-                timed_out = False
-                try:
-                    await workflow.wait_condition(
-                        lambda seen=nudges: self._credentials_nudged != seen,  # type: ignore[misc]
-                        timeout=min(times.reminder_interval, remaining))
-                except TimeoutError:
-                    timed_out = True
-                missing = await self._local(missing_credentials, query)
-                self._progress.waiting_for_credentials = missing
-                if missing and timed_out and workflow.now() < deadline:
-                    count += 1
-                    await self._comment(f"credentials-reminder-{count}",
-                                        request_texts.credentials_reminder(
-                                            slug=slug, missing=missing, count=count))
-        finally:
-            self._progress.waiting_for_credentials = []
-        await self._comment("credentials", f"`{slug}`'s credentials ({', '.join(names)}) are "
-                            f"set for {environment}; going on with the merge.")
+    # -- comments (the waits for people are in people_waits) ----------------------------------
 
     async def _comment(self, marker: str, text: str) -> None:
         """The bot's comment tagged ``marker`` on the request's issue (created, or edited)."""

@@ -14,6 +14,7 @@ from models.manifest import TechnicalSpec
 from models.request import IntegrationRequest
 from models.update import CompatReport
 from models.verify import TestReport
+from rules.codeowners import LOGIN_NAME
 from rules.inert import code_span, inert, inert_plain
 from workflows.names import issue_marker
 
@@ -90,7 +91,7 @@ def update_revert(*, issue: int, slug: str, pr_number: int, merged_sha: str,
 
 def span(delta: timedelta) -> str:
     """``7 days``, ``5 hours``, ``90 minutes``: a wait in words."""
-    minutes = int(delta.total_seconds() // 60)
+    minutes = round(delta.total_seconds() / 60)  # a wait measured as it runs: 23:59:59.9
     if not minutes:
         return f"{int(delta.total_seconds())} seconds"
     if minutes % (24 * 60) == 0:
@@ -117,3 +118,26 @@ def credentials_needed(*, slug: str, environment: str, missing: list[str], reque
 def credentials_reminder(*, slug: str, missing: list[str], count: int) -> str:
     return (f"Reminder {count}: `{slug}` still waits for {', '.join(f'`{n}`' for n in missing)}"
             f" (`ccb secrets set {slug} NAME`).")
+
+
+def mentions(logins: list[str]) -> str:
+    """``@carol @dave`` for the logins that are GitHub logins (anything else is left out, so
+    no text from a setting or a CODEOWNERS file can become markup)."""
+    return " ".join(f"@{name}" for name in dict.fromkeys(logins) if LOGIN_NAME.match(name))
+
+
+def approval_reminder(*, count: int, pr_number: int | None, reviewers: list[str], last: bool,
+                      left: timedelta, why: str = "") -> str:
+    """A reminder that the pull request waits for a person, as a new comment (so watchers
+    and the mentioned reviewers are notified); the last one says when the run gives up."""
+    who = mentions(reviewers)
+    head = (f"Last reminder ({count})" if last else f"Reminder {count}") + (
+        f" for {who}" if who else "")
+    because = f" ({why})" if why else ""
+    text = (f"{head}: pull request #{pr_number} still waits for a human review before "
+            f"merging{because}. Approve it (an approving review, `/approve <head sha>`, or "
+            "`ccb approve`), or request changes.")
+    if last:
+        text += (f" Without a decision within {span(left)} the pull request is closed and "
+                 "this request fails (comment /retry to start again).")
+    return text

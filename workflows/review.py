@@ -226,8 +226,9 @@ class CodeReviewWorkflow:
             InlineReviewCommand(repo=inp.repo, number=inp.pr_number, body=body,
                                 marker=f"review-{inp.head_sha[:12]}", comments=comments),
             **GITHUB_STEP)
+        asked: list[str] = []
         if decision.required:
-            await self._ask_reviewers(inp, [f.filename for f in changed])
+            asked = await self._ask_reviewers(inp, [f.filename for f in changed])
         ok = gate_passed and not errors
         await self._status(inp, "success" if ok else "failure",
                            self._status_text(report, errors, decision))
@@ -237,12 +238,13 @@ class CodeReviewWorkflow:
                              coverage_percent=report.coverage_percent, human_review=decision,
                              inline_comments=posted.posted_comments, summary=body,
                              reviewed_by=reviews[0].backend.value if reviews else "",
-                             usage=usage)
+                             usage=usage, requested_reviewers=asked)
 
-    async def _ask_reviewers(self, inp: ReviewRun, paths: list[str]) -> None:
+    async def _ask_reviewers(self, inp: ReviewRun, paths: list[str]) -> list[str]:
         """The configured reviewers and, in newer runs, the people CODEOWNERS on the base
-        branch names for the changed files: requested on the pull request. A reviewer
-        GitHub refuses (not a collaborator) leaves the review standing, logged."""
+        branch names for the changed files: requested on the pull request, and returned
+        (the reminders mention them). A reviewer GitHub refuses (not a collaborator) leaves
+        the review standing, logged, and nobody returned."""
         reviewers = list(inp.options.reviewers)
         if workflow.patched(CODEOWNERS_PATCH):
             try:
@@ -254,7 +256,7 @@ class CodeReviewWorkflow:
                 owners = []
             reviewers = list(dict.fromkeys([*reviewers, *owners]))
         if not reviewers:
-            return
+            return []
         try:
             await workflow.execute_activity(
                 request_reviewers,
@@ -264,6 +266,8 @@ class CodeReviewWorkflow:
             if not workflow.patched(CODEOWNERS_PATCH):
                 raise
             workflow.logger.warning("reviewers %s not requested: %s", reviewers, exc)
+            return []
+        return reviewers
 
     async def _code_reviews(self, slugs: list[str], files_of: dict[str, dict[str, str]],
                             findings: list[Finding], changed: list[PullFile]

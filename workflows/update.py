@@ -72,6 +72,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         self._inp: UpdateInput | None = None
         self._remember: dict[str, object] = {}
         self._reasons: list[str] = []
+        self._security_scan = ""  # the passing check round's verdict (update_rounds)
 
     # -- platform concerns ---------------------------------------------------------------------
 
@@ -112,8 +113,10 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                                    non_retryable=True)
             return found
         update, lookup, old_files, old_version = found
+        await self._restart_if_edited(inp, record_failed=False)
         generated = await self._generate_until_green(inp, update, lookup, old_files,
                                                      old_version)
+        await self._restart_if_edited(inp, record_failed=False)
         files, _, compat, new_version, bump = generated
         await self._event(EventType.CODE_GENERATED, "generated", {
             "from": old_version, "to": new_version, "bump": bump.value,
@@ -229,7 +232,8 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                                    type=ErrorType.REVIEW_GATE_FAILED, non_retryable=True)
             await self._event(EventType.TESTS_COMPLETED, "tests", {
                 "passed": True, "coverage_percent": review.coverage_percent,
-                "security_scan": "passed", "version": generated[3], "head_sha": head_sha})
+                "security_scan": self._security_scan,
+                "version": generated[3], "head_sha": head_sha})
             reasons = list(review.human_review.reasons if review.human_review else [])
             if breaking and not any("public API" in r for r in reasons):
                 reasons.append("the change breaks the public API")  # a review started elsewhere
@@ -284,7 +288,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                                  reasons: list[str]) -> ApprovalDecision | ChangeRequest:
         self._progress.current_step = "approval"
         self._reasons = reasons
-        deadline = workflow.now() + inp.approval_expiry
+        deadline = self._decision_deadline = workflow.now() + inp.approval_expiry
         self._progress.waiting_for_approval = True
         await self._comment("update-approval", "A human review is required before merging: "
                             + "; ".join(reasons) + ". Approve the pull request (or comment "
@@ -292,12 +296,10 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         return await self._await_decision(deadline, inp, self._remind, UpdateFailed,
                                           reminders=workflow.patched(UPDATE_REMINDERS_PATCH))
 
-    async def _remind(self, count: int) -> None:
+    async def _remind(self, count: int, last: bool) -> None:
         """A new comment each time, so that the people watching the issue are notified."""
-        await self._comment(f"update-approval-reminder-{count}", (
-            f"Reminder {count}: pull request #{self._progress.pr_number} still waits for a "
-            f"human review before merging ({'; '.join(self._reasons)}). Approve it (or "
-            "comment /approve, or `ccb approve`), or request changes."))
+        await self._comment(f"update-approval-reminder-{count}", self._approval_reminder(
+            count, last, self._decision_deadline, why="; ".join(self._reasons)))
 
     async def _merge_update(self, inp: UpdateInput, update: UpdateRequest, pr_number: int,
                             old_files: dict[str, str], old_version: str,

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from models.update_request import ChangeKind, UpdateRequest
     from models.verify import TestReport, TestRequest
     from rules.migration_plan import migration_plan
+    from rules.security_scan import security_scan
     from rules.semver import bump_version, strongest
     from workflows import fix_rounds
     from workflows.policies import LOCAL_HEARTBEATING_STEP, LOCAL_STEP
@@ -104,6 +105,7 @@ class UpdateRounds(RequestRun):
             report = await self._test(TestRequest(slug=update.slug, files=tested,
                                                   coverage_gate=inp.coverage_gate))
             if report.passed and report.meets_coverage:
+                self._security_scan = security_scan(findings)  # this round's own verdict
                 return files, report, compat, new_version, bump
             findings = report.findings
         if stop_when_stalled:

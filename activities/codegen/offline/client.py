@@ -43,14 +43,30 @@ def _query_expression(op: Operation) -> str:
         return line
     fixed_lines = "".join(f"                ({py_literal(k, 16, 17)}, {py_literal(v, 16, 60)}),\n"
                           for k, v in op.fixed_query)
-    named_lines = "".join(f"                {py_literal(q.wire, 16, 16)}: {q.arg},\n"
-                          for q in op.query)
+    named_lines = "".join(_entry(py_literal(q.wire, 16, 16), q.arg) for q in op.query)
     return ("        _items = _query(\n"
             + ("            [\n" + fixed_lines + "            ],\n" if fixed_lines
                else "            [],\n")
             + ("            {\n" + named_lines + "            },\n" if named_lines
                else "            {},\n")
             + f"            {EXTRA_PARAMS_ARG},\n        )\n")
+
+
+def _entry(key: str, value: str) -> str:
+    """One ``key: value`` line of the query's dict, the value on a line of its own when the
+    two do not fit on one."""
+    line = f"                {key}: {value},\n"
+    if len(line) <= MAX_LINE + 1:
+        return line
+    return f"                {key}:\n                    {value},\n"
+
+
+def _docstring(op: Operation) -> str:
+    """The method's docstring, naming the operation where the line has room for its name."""
+    line = f'        """The ``{op.name}`` operation ({op.method}); the answer\'s JSON."""\n'
+    if len(line) <= MAX_LINE + 1:
+        return line
+    return f'        """The operation\'s answer ({op.method}), as JSON."""\n'
 
 
 def method_code(op: Operation) -> str:
@@ -61,7 +77,7 @@ def method_code(op: Operation) -> str:
         "\n"
         + comment(op.summary(), 4)
         + signature
-        + f'        """The ``{op.name}`` operation ({op.method}); the answer\'s JSON."""\n'
+        + _docstring(op)
         + _path_expression(op)
         + _query_expression(op)
         + f'        return self._request("{op.method}", _path, _items{payload})\n'

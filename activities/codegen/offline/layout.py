@@ -105,5 +105,15 @@ def call_line(indent: int, start: str, callee: str, args: list[str]) -> str:
     line = f"{pad}{start}{callee}({', '.join(args)})\n"
     if (len(line) <= MAX_LINE + 1 and "\n" not in line[:-1]) or not args:
         return line
-    return (f"{pad}{start}{callee}(\n" + "".join(f"{pad}    {arg},\n" for arg in args)
+    return (f"{pad}{start}{callee}(\n" + "".join(_argument_line(pad, arg) for arg in args)
             + f"{pad})\n")
+
+
+def _argument_line(pad: str, arg: str) -> str:
+    """One argument of a call, a keyword's value in parentheses on its own line when the
+    argument does not fit (long parameter names: ``name=args.name``)."""
+    line = f"{pad}    {arg},\n"
+    name, eq, value = arg.partition("=")
+    if len(line) <= MAX_LINE + 1 or not eq or not name.isidentifier():
+        return line
+    return f"{pad}    {name}=(\n{pad}        {value}\n{pad}    ),\n"

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from activities.codegen.offline.layout import NO_AI_NOTICE, Layout, call_line, def_line
 from activities.codegen.offline.operations import EXTRA_PARAMS_ARG, Operation, QueryParam
-from activities.codegen.offline.text import py_literal
+from activities.codegen.offline.text import MAX_LINE, py_literal
 from models.request import AuthType
 
 _SAFE_TEST_PATH = re.compile(r"^[A-Za-z0-9/_\-.~]*$")
@@ -170,9 +170,18 @@ def render_client_tests(lay: Layout) -> str:
     return "".join(out)
 
 
+def _expectation(model: str, names: list[str]) -> str:
+    """``"Model": ["a", "b"],`` on one line, or one name a line when it would not fit."""
+    line = f'        "{model}": {json.dumps(names)},\n'
+    if len(line) <= MAX_LINE + 1:
+        return line
+    return (f'        "{model}": [\n' + "".join(f"            {json.dumps(n)},\n" for n in names)
+            + "        ],\n")
+
+
 def _openapi_expectations(lay: Layout) -> str:
     fields = {op.model_name: [q.arg for q in op.query] + [EXTRA_PARAMS_ARG] for op in lay.ops}
-    lines = "".join(f'        "{model}": {json.dumps(names)},\n' for model, names in fields.items())
+    lines = "".join(_expectation(model, names) for model, names in fields.items())
     return "    expected = {\n" + lines + "    }\n"
 
 

@@ -29,8 +29,11 @@ def _route_code(op: Operation) -> str:
     decorator = (f'    @app.post("/operations/{op.name}", '
                  f'summary=OPERATION_SUMMARIES["{op.name}"])\n')
     if len(decorator) > MAX_LINE + 1:
-        decorator = (f'    @app.post(\n        "/operations/{op.name}",\n'
-                     f'        summary=OPERATION_SUMMARIES["{op.name}"],\n    )\n')
+        summary = f'        summary=OPERATION_SUMMARIES["{op.name}"],\n'
+        if len(summary) > MAX_LINE + 1:
+            summary = f'        summary=OPERATION_SUMMARIES[\n            "{op.name}"\n        ],\n'
+        decorator = f'    @app.post(\n        "/operations/{op.name}",\n{summary}    )\n'
+
     if has_required_fields(op):
         signature = def_line(4, op.name, [f"args: {op.model_name}"], "dict[str, Any]")
         defaults = ""
@@ -66,8 +69,10 @@ def body_model_code(op: Operation) -> str:
         "    )\n")
     if op.has_payload:
         fields.append("    payload: dict[str, Any] = Field(default_factory=dict)\n")
-    return (f"class {op.model_name}(BaseModel):\n"
-            f'    """Arguments of the ``{op.name}`` operation."""\n\n' + "".join(fields) + "\n\n")
+    doc = f'    """Arguments of the ``{op.name}`` operation."""\n'
+    if len(doc) > MAX_LINE + 1:
+        doc = '    """The operation\'s arguments."""\n'
+    return f"class {op.model_name}(BaseModel):\n{doc}\n" + "".join(fields) + "\n\n"
 
 
 def render_service(lay: Layout) -> str:
