@@ -78,6 +78,12 @@ class Stack:
         }
 
     def check_ports(self) -> None:
+        taken: dict[int, str] = {}
+        for setting, (_, port) in self.ports().items():
+            if port in taken:
+                raise StackError(f"{taken[port]} and {setting} are both {port}: give each its "
+                                 "own port")
+            taken[port] = setting
         for setting, (host, port) in self.ports().items():
             with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
                 # As the servers do: a port held only by old connections is free to listen on.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import os
@@ -38,12 +39,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+PORT_SETTINGS = ("CCB_TEMPORAL_PORT", "CCB_TEMPORAL_UI_PORT", "CCB_STARTER_PORT",
+                 "CCB_FORGE_PORT", "CCB_CODEC_PORT", "CCB_WORKER_METRICS_PORT")
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` different free ports: each socket is held until all are chosen (closed
+    one at a time, the kernel may hand the same port out twice)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+
+
 def _stack_env(data: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(CCB_DATA_DIR=str(data), CCB_TEMPORAL_PORT=str(_free_port()),
-               CCB_TEMPORAL_UI_PORT=str(_free_port()), CCB_STARTER_PORT=str(_free_port()),
-               CCB_FORGE_PORT=str(_free_port()), CCB_CODEC_PORT=str(_free_port()),
-               CCB_WORKER_METRICS_PORT=str(_free_port()))
+    env["CCB_DATA_DIR"] = str(data)
+    env.update(zip(PORT_SETTINGS, map(str, _free_ports(len(PORT_SETTINGS))), strict=True))
     for var in ("CCB_DATABASE_URL", "GITHUB_TOKEN", "CCB_GITHUB_TOKEN", "CCB_GITHUB_APP_ID",
                 "ANTHROPIC_API_KEY", "CCB_ANTHROPIC_API_KEY", "CCB_GITHUB_API_URL"):
         env.pop(var, None)
@@ -64,6 +77,17 @@ def test_port_in_use_names_the_setting_to_change(tmp_path: Path) -> None:
     assert len(lines) == 1, done.stderr
     assert "is already in use: set CCB_TEMPORAL_PORT to a free port" in lines[0]
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_one_port_for_two_settings_is_one_line_naming_both(tmp_path: Path) -> None:
+    env = _stack_env(tmp_path / "data")
+    env["CCB_FORGE_PORT"] = env["CCB_TEMPORAL_UI_PORT"]
+    done = subprocess.run([CCB, "up"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"ccb: CCB_TEMPORAL_UI_PORT and CCB_FORGE_PORT are both {env['CCB_FORGE_PORT']}: give "
+        "each its own port"], done.stderr
 
 
 @pytest.mark.slow
