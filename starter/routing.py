@@ -73,15 +73,16 @@ class IssueClosed:
 
 
 @dataclass(frozen=True)
-class IssueReopened:
-    """A person reopened a request (or update) issue: a failed request is retried."""
+class _IssueWithText:
+    """A person's action on a request (or update) issue, with its title and text as the
+    payload carries them."""
 
     repo: str
     issue_number: int
     title: str
     body: str | None
     actor: str
-    author: str
+    author: str  # who opened the issue: they may reopen or edit their own request
 
     @property
     def reply_number(self) -> int:
@@ -89,19 +90,13 @@ class IssueReopened:
 
 
 @dataclass(frozen=True)
-class IssueEdited:
+class IssueReopened(_IssueWithText):
+    """A person reopened a request (or update) issue: a failed request is retried."""
+
+
+@dataclass(frozen=True)
+class IssueEdited(_IssueWithText):
     """A person edited a request (or update) issue's title or text."""
-
-    repo: str
-    issue_number: int
-    title: str
-    body: str | None
-    actor: str
-    author: str
-
-    @property
-    def reply_number(self) -> int:
-        return self.issue_number
 
 
 @dataclass(frozen=True)

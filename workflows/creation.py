@@ -10,6 +10,7 @@ be undone registers its compensation as soon as it has happened.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
@@ -329,19 +330,19 @@ class IntegrationCreationWorkflow(RequestRun):
 
     async def _wait_for_decision(self, inp: CreationInput) -> ApprovalDecision | ChangeRequest:
         self._approval, self._changes = None, []
-        deadline = self._decision_deadline = workflow.now() + inp.approval_expiry
+        deadline = workflow.now() + inp.approval_expiry
         self._progress.waiting_for_approval = True
         await self._note("review", "waiting for a human approval (/approve, an approving "
                                    "review, `ccb approve` or the Temporal UI)")
         return await self._await_decision(deadline, inp, self._remind, RequestFailed)
 
-    async def _remind(self, count: int, last: bool) -> None:
+    async def _remind(self, count: int, last: bool, left: timedelta) -> None:
         """Noted in the checklist and, in newer runs, a new comment mentioning the reviewers
         (an edited comment notifies nobody)."""
         await self._note("review", f"reminder {count}: still waiting for an approval")
         if workflow.patched(REMINDER_COMMENTS_PATCH):
             await self._comment(f"approval-reminder-{count}",
-                                self._approval_reminder(count, last, self._decision_deadline))
+                                self._approval_reminder(count, last, left))
 
     async def _merge_request(self, inp: CreationInput, request: IntegrationRequest,
                              branch: str, files: dict[str, str]) -> str:

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
 # waited for a health check that could not pass, and the merge was reverted).
 CREDENTIALS_PATCH = "credentials-before-merge"
 
-Remind = Callable[[int, bool], Awaitable[None]]  # (count, last) -> posts the reminder
+Remind = Callable[[int, bool, timedelta], Awaitable[None]]  # (count, last, time left)
 
 
 class EditableInput(Protocol):
@@ -50,7 +50,6 @@ class WaitsForPeople(AwaitsHumanDecision):
     _local: Callable[..., Awaitable[Any]]
     _kind: str
     _reviewers: list[str]
-    _decision_deadline: datetime  # set when a decision wait begins
     _saga: Any
     _transition: Callable[..., Awaitable[None]]
 
@@ -72,26 +71,25 @@ class WaitsForPeople(AwaitsHumanDecision):
         workflow.continue_as_new(inp.model_copy(update={"title": edit.title or inp.title,
                                                         "body": edit.body}))
 
-    def _approval_reminder(self, count: int, last: bool, deadline: datetime,
+    def _approval_reminder(self, count: int, last: bool, left: timedelta,
                            why: str = "") -> str:
         """The reminder comment's text, mentioning the reviewers the review requested."""
         return request_texts.approval_reminder(
             count=count, pr_number=self._progress.pr_number, reviewers=self._reviewers,
-            last=last, left=deadline - workflow.now(), why=why)
+            last=last, left=left, why=why)
 
     async def _await_decision(
         self, deadline: datetime, times: ApprovalTimes, remind: Remind,
         failure: type[ApplicationError], *, reminders: bool = True,
     ) -> ApprovalDecision | ChangeRequest:
-        """Wait for an approval or a change request, calling ``remind(n, last)`` every
+        """Wait for an approval or a change request, calling ``remind(n, last, left)`` every
         ``times.reminder_interval`` until ``deadline`` (``times.approval_expiry`` after the
         wait began), when the run fails with ``failure``; ``last`` when the next reminder
-        would come after the deadline. ``reminders=False`` is how update runs started before
-        the shared rule waited: once, for the whole expiry."""
+        would come after the deadline, ``left`` the time until it. ``reminders=False`` is
+        how update runs started before the shared rule waited: once, for the whole expiry."""
         def expired() -> ApplicationError:
             return failure(f"no approval within {request_texts.span(times.approval_expiry)}; "
-                           "the pull request was "
-                           "closed. Comment /retry to start again",
+                           "the pull request was closed. Comment /retry to start again",
                            type=ErrorType.APPROVAL_EXPIRED, non_retryable=True)
 
         count = 0
@@ -111,10 +109,10 @@ class WaitsForPeople(AwaitsHumanDecision):
                 except TimeoutError:
                     if not reminders:
                         raise expired() from None
-                    if workflow.now() < deadline:
+                    left = deadline - workflow.now()
+                    if left > timedelta(0):
                         count += 1
-                        await remind(count,
-                                     workflow.now() + times.reminder_interval >= deadline)
+                        await remind(count, left <= times.reminder_interval, left)
                     continue
                 waited = (workflow.now() - began).total_seconds()
                 if self._pull_closed is not None:

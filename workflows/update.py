@@ -12,6 +12,7 @@ steps shared with creation live in ``RequestRun``.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from temporalio import workflow
 
@@ -288,7 +289,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                                  reasons: list[str]) -> ApprovalDecision | ChangeRequest:
         self._progress.current_step = "approval"
         self._reasons = reasons
-        deadline = self._decision_deadline = workflow.now() + inp.approval_expiry
+        deadline = workflow.now() + inp.approval_expiry
         self._progress.waiting_for_approval = True
         await self._comment("update-approval", "A human review is required before merging: "
                             + "; ".join(reasons) + ". Approve the pull request (or comment "
@@ -296,10 +297,10 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         return await self._await_decision(deadline, inp, self._remind, UpdateFailed,
                                           reminders=workflow.patched(UPDATE_REMINDERS_PATCH))
 
-    async def _remind(self, count: int, last: bool) -> None:
+    async def _remind(self, count: int, last: bool, left: timedelta) -> None:
         """A new comment each time, so that the people watching the issue are notified."""
         await self._comment(f"update-approval-reminder-{count}", self._approval_reminder(
-            count, last, self._decision_deadline, why="; ".join(self._reasons)))
+            count, last, left, why="; ".join(self._reasons)))
 
     async def _merge_update(self, inp: UpdateInput, update: UpdateRequest, pr_number: int,
                             old_files: dict[str, str], old_version: str,

@@ -33,7 +33,6 @@ def _route_code(op: Operation) -> str:
         if len(summary) > MAX_LINE + 1:
             summary = f'        summary=OPERATION_SUMMARIES[\n            "{op.name}"\n        ],\n'
         decorator = f'    @app.post(\n        "/operations/{op.name}",\n{summary}    )\n'
-
     if has_required_fields(op):
         signature = def_line(4, op.name, [f"args: {op.model_name}"], "dict[str, Any]")
         defaults = ""
