@@ -56,7 +56,7 @@ def upsert_bot_comment(command: UpsertComment) -> CommentRef:
             return CommentRef(id=comment.id, url=comment.html_url)
     comment = issue.create_comment(body)
     activity.logger.info("commented on %s#%s (%s)", command.repo, command.number, command.marker)
-    return CommentRef(id=comment.id, url=comment.html_url)
+    return CommentRef(id=comment.id, url=comment.html_url, created=True)
 
 
 @activity.defn

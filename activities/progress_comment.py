@@ -79,18 +79,20 @@ def render_progress(progress: Progress, ui_link: str) -> str:
 
 
 @activity.defn
-def publish_progress(update: ProgressUpdate) -> None:
+def publish_progress(update: ProgressUpdate) -> bool:
     """Edit the one progress comment and set the ``ccb:<state>`` label.
 
     Idempotent: the comment is found by its hidden marker and edited in place; labels are
-    set-like (adding a present label or removing an absent one changes nothing).
+    set-like (adding a present label or removing an absent one changes nothing). True when
+    this call created the comment (which notified the issue's people; an edit does not).
     """
     settings = get_settings()
     progress = update.progress
     body = render_progress(progress, settings.workflow_ui_url(progress.workflow_id))
-    upsert_bot_comment(UpsertComment(repo=update.repo, number=update.issue_number,
-                                     marker=PROGRESS_MARKER, body=body))
+    ref = upsert_bot_comment(UpsertComment(repo=update.repo, number=update.issue_number,
+                                           marker=PROGRESS_MARKER, body=body))
     current = state_label(progress.state)
     stale = [state_label(s) for s in IntegrationState if state_label(s) != current]
     remove_labels(LabelChange(repo=update.repo, number=update.issue_number, labels=stale))
     add_labels(LabelChange(repo=update.repo, number=update.issue_number, labels=[current]))
+    return ref.created

@@ -12,6 +12,7 @@ from activities.codegen.offline_update import OFFLINE_UPDATE_ACTIVITIES
 from activities.codegen.select import select_backend
 from activities.compat import COMPAT_ACTIVITIES
 from activities.credentials import CREDENTIAL_ACTIVITIES
+from activities.deploy.incidents import INCIDENT_ACTIVITIES
 from activities.deploy.monitoring import MONITOR_ACTIVITIES, probe_live_version
 from activities.deploy.steps import (
     DEPLOY_ACTIVITIES,
@@ -50,6 +51,7 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     publish_progress,
     *DEPLOY_ACTIVITIES,
     *MONITOR_ACTIVITIES,
+    *INCIDENT_ACTIVITIES,  # the monitor's incident issues
     # the update and code-review workflows
     *UPDATE_STEP_ACTIVITIES,
     *OFFLINE_UPDATE_ACTIVITIES,

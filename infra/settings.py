@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.creation import ApprovalTimes
@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # Asked to review every pull request the bot opens (comma-separated logins), besides the
     # people the repository's CODEOWNERS names for the changed files.
     reviewers: str = ""
+    # Mentioned on every critical incident issue the health monitor opens (comma-separated
+    # logins), so the people on call are notified once per incident.
+    on_call: str = ""
     # How deployments move per environment, overriding DeployTuning's defaults (10/50/100 %,
     # 5 s pauses, a 30 s window), e.g. '{"development": {"window_s": 5, "step_pause_s": 1}}'.
     # A deployment that names its own tuning (the CLI, a rollback) keeps it.
@@ -176,18 +179,23 @@ class Settings(BaseSettings):
         parse_environments(value)  # the sentence naming what is wrong
         return value
 
-    @field_validator("reviewers")
+    @field_validator("reviewers", "on_call")
     @classmethod
-    def _reviewers(cls, value: str) -> str:
+    def _logins(cls, value: str, info: ValidationInfo) -> str:
         bad = [n for n in value.split(",") if n.strip() and not LOGIN.match(n.strip())]
         if bad:
-            raise ValueError(f"CCB_REVIEWERS names {bad[0].strip()[:40]!r}, which is not a "
-                             "GitHub login: list logins, comma-separated, without '@'")
+            raise ValueError(f"CCB_{(info.field_name or '').upper()} names "
+                             f"{bad[0].strip()[:40]!r}, which is not a GitHub login: list "
+                             "logins, comma-separated, without '@'")
         return value
 
     @property
     def reviewer_logins(self) -> list[str]:
         return list(dict.fromkeys(n.strip() for n in self.reviewers.split(",") if n.strip()))
+
+    @property
+    def on_call_logins(self) -> list[str]:
+        return list(dict.fromkeys(n.strip() for n in self.on_call.split(",") if n.strip()))
 
     @property
     def environment_order(self) -> tuple[Environment, ...]:

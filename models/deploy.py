@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from models.deployment import Color, Environment
 from models.flags import FeatureFlags
+from models.health import HealthPolicy, IncidentRef, Severity, TimelineEntry, TrafficSample
 from models.manifest import SEMVER_PATTERN
 from models.request import SLUG_PATTERN
 
@@ -297,6 +298,14 @@ class MonitorInput(BaseModel):
     consecutive_failures: int = 0
     alerted: bool = False
     alerts: int = 0
+    # incidents (``monitor-incidents``): the policy, the last samples, the open incident
+    policy: HealthPolicy = Field(default_factory=HealthPolicy)
+    samples: list[TrafficSample] = Field(default_factory=list)
+    bad_checks: int = 0
+    incident: IncidentRef | None = None
+    incident_severity: Severity | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    incidents: int = 0
 
 
 class ProbeResult(BaseModel):
@@ -307,6 +316,12 @@ class ProbeResult(BaseModel):
     interval_s: float = 30.0
     routes_restored: bool = False
     has_live: bool = True
+    # The proxy's cumulative counters for the backend (-1: not known, e.g. no proxy) and how
+    # long /health/ready took; ``degraded`` is what a ready answer said of itself, if not ok.
+    requests_total: int = -1
+    errors_5xx: int = -1
+    latency_ms: float = 0.0
+    degraded: str = ""
 
 
 class AlertCommand(BaseModel):

@@ -44,6 +44,7 @@ class UpsertComment(BaseModel):
 class CommentRef(BaseModel):
     id: int
     url: str
+    created: bool = False  # this call created it (a creation notifies; an edit does not)
 
 
 class LabelChange(BaseModel):

@@ -19,6 +19,9 @@ HUMAN_WAIT = "ccb_human_wait_seconds"  # decision = approved | changes_requested
 DEPLOYMENTS = "ccb_deployments_total"
 ROLLBACKS = "ccb_rollbacks_total"
 HEALTH_FAILURES = "ccb_health_failures_total"  # environment
+# Incidents the monitor opened and closed: environment, severity = warning | critical,
+# event = opened | escalated | closed.
+INCIDENTS = "ccb_incidents_total"
 # Model calls: model (the configured ids), kind = input | output | cache_write | cache_read.
 MODEL_TOKENS = "ccb_model_tokens_total"
 MODEL_COST_MICRODOLLARS = "ccb_model_cost_microdollars_total"  # the SDK's counters are ints
@@ -41,6 +44,6 @@ HISTOGRAM_BUCKETS: dict[str, tuple[float, ...]] = {
 }
 
 WORKER_METRICS = (REQUESTS, REQUEST_TO_PR, REQUEST_TO_MERGE, REQUEST_TO_ACTIVE, HUMAN_WAIT,
-                  DEPLOYMENTS, ROLLBACKS, HEALTH_FAILURES, MODEL_TOKENS,
+                  DEPLOYMENTS, ROLLBACKS, HEALTH_FAILURES, INCIDENTS, MODEL_TOKENS,
                   MODEL_COST_MICRODOLLARS, SANDBOX_RUN)
 STARTER_METRICS = (STARTER_WEBHOOKS,)

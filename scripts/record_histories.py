@@ -31,6 +31,7 @@ async def record() -> None:
     from models.intake import IntakeInput, IntakeResult
     from tests.conftest import running_worker
     from tests.creation_recording import record_creation_histories
+    from tests.monitor_recording import record_monitor_histories
     from tests.update_recording import record_update_histories
     from workflows.intake import IntegrationIntakeWorkflow
 
@@ -68,6 +69,7 @@ async def record() -> None:
             # The update workflow and the review it runs, on a forge of their own.
             counts |= await record_update_histories(
                 env.client, queue, Path(os.environ["CCB_DATA_DIR"]) / "update", out)
+            counts |= await record_monitor_histories(env.client, out)
             for name, events in counts.items():
                 print(f"recorded {name}: {events} events")
     finally:

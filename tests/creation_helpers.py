@@ -50,6 +50,16 @@ class World:
         comments = self.as_user("alice").get_issue(issue).get_comments()
         return [c.body for c in comments if c.user.login == "ccb-bot"]
 
+    def progress_comment(self, issue: int) -> str:
+        """The bot's one progress comment (edited in place as the run goes)."""
+        [comment] = [c for c in self.bot_comments(issue) if "<!-- ccb:progress -->" in c]
+        return comment
+
+    def ending_comment(self, issue: int) -> str:
+        """The one new comment that ended the run (``rules/endings.py``)."""
+        [comment] = [c for c in self.bot_comments(issue) if "<!-- ccb:ending/" in c]
+        return comment
+
     def branches(self) -> list[str]:
         return [b.name for b in self.as_user("alice").get_branches()]
 

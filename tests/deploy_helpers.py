@@ -24,6 +24,7 @@ from typing import Any
 from temporalio.client import Client
 
 from activities.deploy import containers, local_processes
+from activities.deploy.incidents import INCIDENT_ACTIVITIES
 from activities.deploy.monitoring import MONITOR_ACTIVITIES
 from activities.deploy.naming import LABEL_INSTALLATION, installation
 from activities.deploy.steps import DEPLOY_ACTIVITIES
@@ -46,7 +47,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FAULTY = REPO_ROOT / "tests" / "images" / "faulty"
 DEPLOY_WORKFLOWS: list[type] = [DeployWorkflow, HealthMonitorWorkflow]
 ALL_DEPLOY_ACTIVITIES: list[Any] = [*DEPLOY_ACTIVITIES, *MONITOR_ACTIVITIES,
-                                    *LIFECYCLE_ACTIVITIES, upsert_bot_comment]
+                                    *INCIDENT_ACTIVITIES, *LIFECYCLE_ACTIVITIES,
+                                    upsert_bot_comment]
 S = IntegrationState
 WORKFLOW_TO_APPROVED = [S.ANALYZING, S.GENERATING, S.TESTING, S.REVIEWING, S.APPROVED]
 

@@ -35,5 +35,6 @@ class EveryMetricWorkflow:
         workflow_metrics.count_deployment("development", "deploy", "live")
         workflow_metrics.count_rollback("development", "done")
         workflow_metrics.count_health_failure("development")
+        workflow_metrics.count_incident("development", "critical", "opened")
         await workflow.execute_activity(use_model_and_sandbox,
                                         start_to_close_timeout=timedelta(seconds=30))

@@ -129,8 +129,10 @@ async def test_the_same_bad_files_twice_stop_at_once(
             await handle.result()
     assert getattr(failed.value.cause, "type", "") == "InternalGenerationStalled"
     assert "round 2 wrote exactly the same files again" in str(failed.value.cause)
-    [comment] = world.bot_comments(issue)
+    comment = world.progress_comment(issue)
     assert "**Failed** (internal error)" in comment and "seed_eval.py" in comment
+    assert world.ending_comment(issue).startswith(
+        "@alice The integration request stopped because of an error in the bot itself")
 
 
 async def test_only_bad_code_stops_at_the_bound_with_the_findings(
@@ -151,8 +153,9 @@ async def test_only_bad_code_stops_at_the_bound_with_the_findings(
     assert "after 2 rounds" in str(failed.value.cause)
     assert getattr(failed.value.cause, "type", "") == "InternalGenerationDidNotConverge"
     assert progress.state == IntegrationState.FAILED
-    [comment] = world.bot_comments(issue)
+    comment = world.progress_comment(issue)
     assert "**Failed** (internal error)" in comment and "after 2 rounds" in comment
+    assert "the bot's fault" in world.ending_comment(issue)
     assert "the bot's fault" in comment and "edit the issue" not in comment.lower()
     print("findings:", [(f.tool, f.path.rsplit("/", 1)[-1], f.code) for f in progress.findings])
     for seeded in ("seed_eval.py", "seed_subprocess.py", "seed_ctypes.py", "seed_syntax.py"):

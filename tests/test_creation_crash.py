@@ -131,7 +131,8 @@ async def test_worker_killed_then_restarted_finishes_the_request(
     [pull] = world.pulls()
     assert pull.merged and pull.number == result.pr_number
     assert world.branches() == ["main"]  # the branch is deleted after merging
-    assert len(world.bot_comments(issue)) == 1
+    assert len(world.bot_comments(issue)) == 2  # the progress comment and the ending
+    assert world.ending_comment(issue).startswith("@alice The integration request is merged")
     assert registry.get("acme-weather").state == IntegrationState.APPROVED
     if activity:
         assert marker.read_text().count("\n") == 1  # the retry ran on the new worker

@@ -42,9 +42,12 @@ async def test_approval_expires_after_seven_days_and_compensations_run(
     pull = world.as_user("alice").get_pull(progress.pr_number)
     assert pull.state == "closed" and not pull.merged
     assert world.branches() == ["main"]
-    comment, *reminder_comments = world.bot_comments(issue)
+    comment, *reminder_comments, ending = world.bot_comments(issue)
     assert "**Failed**" in comment and "no approval within 7 days" in comment
     assert "/retry" in comment
+    assert ending == world.ending_comment(issue)  # the last word: what happened, what next
+    assert ending.startswith("@alice The integration request stopped: nobody approved")
+    assert "Why: no approval within 7 days" in ending and "Next: Comment `/retry`" in ending
     # Days 1 to 6 (the next would fall on the expiry): the sixth is the last warning.
     assert [c.split(":")[0].strip() for c in reminder_comments] == [
         *(f"Reminder {n} for @carol" for n in range(1, 6)), "Last reminder (6) for @carol"]

@@ -114,8 +114,10 @@ async def test_a_broken_template_ends_after_one_round_with_an_internal_error(
     assert progress.error_category == "internal"
     assert _activities(history, "check_generated_code") == 1  # one round, not three
     assert _activities(history, "run_generated_tests") == 0
-    [comment] = world.bot_comments(issue)
+    comment = world.progress_comment(issue)
     assert "**Failed** (internal error)" in comment
+    assert world.ending_comment(issue).startswith(
+        "@alice The integration request stopped because of an error in the bot itself")
     assert "This is the bot's fault, not your request's" in comment
     # the finding's text is inert in the comment (its backticks written as &#96;)
     assert progress.workflow_id in comment

@@ -58,7 +58,9 @@ async def test_request_becomes_a_merged_pr_and_an_active_integration(
     assert "integration/acme-weather" not in world.branches()
     gh_issue = world.as_user("alice").get_issue(issue)
     assert gh_issue.state == "closed"
-    [comment] = world.bot_comments(issue)  # one progress comment, edited in place
+    comment, ending = world.bot_comments(issue)  # one progress comment, edited in place
+    assert ending.startswith("@alice The integration request is merged, deployed and live")
+    assert "Next: Nothing to do" in ending and result.pr_url in ending
     assert "- [x] Merge the pull request" in comment
     assert "- [x] Deploy (blue-green)" in comment
     assert "ccb:active" in [label.name for label in gh_issue.labels]
@@ -132,8 +134,10 @@ async def test_merge_refused_closes_the_pull_request_and_retry_succeeds(
         pull = world.as_user("alice").get_pull(progress.pr_number or 0)
         assert pull.state == "closed" and not pull.merged
         assert "integration/acme-weather" not in world.branches()
-        [comment] = world.bot_comments(issue)
+        comment = world.progress_comment(issue)
         assert "**Failed**" in comment and "/retry" in comment
+        ending = world.ending_comment(issue)
+        assert ending.startswith("@alice The integration request") and "Next:" in ending
         assert registry.get("acme-weather").state == IntegrationState.FAILED
 
         # /retry: a new run of the same workflow id starts again from the analysis.
@@ -212,6 +216,8 @@ async def test_a_failure_after_the_merge_opens_a_revert_pull_request(
                     if e.type == "blob" and e.path.startswith("integrations/acme-weather/")}
     assert merged_files and removed == dict.fromkeys(merged_files, "removed")
     assert f"revert pull request #{revert.number} opened" in final.error
-    [comment] = world.bot_comments(issue)
+    comment = world.progress_comment(issue)
     assert f"revert pull request #{revert.number}" in comment
+    ending = world.ending_comment(issue)
+    assert f"revert pull request #{revert.number}" in ending and "Next:" in ending
     assert registry.get("acme-weather").state == IntegrationState.FAILED

@@ -123,8 +123,10 @@ async def test_without_an_engine_a_creation_fails_with_the_sentence_and_no_pull_
     assert NO_ENGINE in str(failed.value.cause)
     assert progress.error_category == "internal"
     assert world.pulls() == [] and world.branches() == ["main"]
-    [comment] = world.bot_comments(issue)
+    comment = world.progress_comment(issue)
     assert NO_ENGINE in comment and "**Failed**" in comment
+    assert world.ending_comment(issue).startswith(
+        "@alice The integration request stopped because of an error in the bot itself")
 
 
 # -- what leaves a test run ---------------------------------------------------------------------

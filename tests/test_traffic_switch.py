@@ -310,3 +310,26 @@ def test_load_across_a_switch_and_a_rollback_loses_nothing_and_never_flaps(
     assert set(summary["versions"]) == {"blue", "green"}
     assert summary["connections_changed"] > 0
     assert (summary["slow_started"], summary["slow_completed"]) == (3, 3)
+
+
+def test_slugs_holding_haproxy_error_words_route_and_count(running: ProxySpec,
+                                                           blue: VersionServer) -> None:
+    """HAProxy answers in free text, so its client looks for error words; a map entry whose
+    slug holds one ("errors-api") is data, not a refusal. The backend's counters count (per
+    slot, cumulative: the monitor reads differences)."""
+    from activities.traffic.runtime_api import _ERROR_MARKERS
+
+    words = [m for m in _ERROR_MARKERS if m.isalpha()]
+    assert len(words) >= 7
+    for word in words:
+        slug = f"{word}-api"
+        switch.ensure_backend(running, slug)
+        switch.route_to(running, slug, BLUE, LOCAL, blue.port)
+        before = switch.backend_counters(running, slug)  # a reused slot keeps counting
+        assert before is not None
+        assert get(running.port, slug)[0] == 200
+        assert switch.backend_counters(running, slug) == (before[0] + 1, before[1])
+        assert slug in RuntimeApi(running.socket_path).show_map(running.map_path)
+        assert switch.drain(running, slug, BLUE, timeout_s=5, force=True).drained
+        assert switch.release_backend(running, slug) is True
+    assert switch.backend_counters(running, "never-routed") is None

@@ -48,7 +48,9 @@ async def test_update_reminds_each_interval_then_expires_and_undoes(
     assert [r.split(":")[0] for r in reminders] == ["Reminder 1", "Last reminder (2)"], comments
     assert all("still waits for a human review" in r and "public API" in r for r in reminders)
     assert "Without a decision within 1 hour" in reminders[1]
-    assert any("The update failed: no approval within 5 hours" in c for c in comments)
+    [ending] = [c for c in comments if "Next:" in c]
+    assert ending.startswith("@alice The update stopped: nobody approved"), ending
+    assert "Why: no approval within 5 hours" in ending
     assert world.branches() == ["main"]
     assert all(p.state == "closed" and not p.merged for p in world.pulls())
     assert registry.get(SLUG).current_version == "0.1.0"

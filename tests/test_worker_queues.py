@@ -134,7 +134,7 @@ async def test_a_request_completes_across_two_workers_and_survives_the_sandbox_o
     assert result.state == IntegrationState.APPROVED and result.merged_sha
     [pull] = world.pulls()
     assert pull.merged and pull.number == result.pr_number
-    assert len(world.bot_comments(issue)) == 1
+    assert len(world.bot_comments(issue)) == 2  # the progress comment and the ending
     assert marker.read_text().count("\n") == 1  # the lost attempt was not run twice
     ran = await _queues_and_workers(handle)
     assert restarted is not None

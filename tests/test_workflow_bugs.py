@@ -77,5 +77,6 @@ async def test_a_bug_fails_the_task_and_a_fixed_worker_resumes_without_compensat
     assert result.merged_sha and result.pr_number == pull.number
     [merged] = world.pulls()
     assert merged.merged
-    [comment] = world.bot_comments(issue)
+    comment = world.progress_comment(issue)
     assert "**Failed**" not in comment
+    assert "Next:" in world.ending_comment(issue)

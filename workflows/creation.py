@@ -107,6 +107,7 @@ class IntegrationCreationWorkflow(RequestRun):
         await self._start("finish")                                        # 11
         await self._done("finish", "issue closed")
         await self._publish(final=True)
+        await self._announce_end(None, state=self._progress.state)
         await workflow.execute_activity(
             close_issue, CloseIssue(repo=inp.repo, number=inp.issue_number,
                                     state_reason="completed"),
@@ -138,6 +139,7 @@ class IntegrationCreationWorkflow(RequestRun):
         workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(S.FAILED)])
         self._progress.waiting_for_approval = False
         await self._publish(final=True)
+        await self._announce_end(err)
 
     # -- steps ------------------------------------------------------------------------------
 

@@ -27,9 +27,14 @@ def root_cause(err: BaseException) -> BaseException:
     return err
 
 
+def is_cancellation(err: BaseException) -> bool:
+    """Whether the run ends because it was cancelled (the issue closed, ``/cancel``)."""
+    return isinstance(err, asyncio.CancelledError | CancelledError)
+
+
 def classify(err: BaseException) -> tuple[ErrorCategory, str]:
     """(category, message) for a failure that ends a workflow."""
-    if isinstance(err, asyncio.CancelledError | CancelledError):
+    if is_cancellation(err):
         return ErrorCategory.NON_RECOVERABLE, "the request was cancelled"
     cause = root_cause(err)
     message = getattr(cause, "message", "") or str(cause) or type(cause).__name__

@@ -56,6 +56,13 @@ def count_rollback(environment: str, result: str) -> None:
         1, {"environment": environment, "result": result})
 
 
+def count_incident(environment: str, severity: str, event: str) -> None:
+    """An incident opened, escalated to critical, or closed on recovery."""
+    workflow.metric_meter().create_counter(
+        m.INCIDENTS, "incidents the health monitor opened, escalated and closed").add(
+        1, {"environment": environment, "severity": severity, "event": event})
+
+
 def count_health_failure(environment: str) -> None:
     """One failed health probe of a live version."""
     workflow.metric_meter().create_counter(

@@ -3,7 +3,9 @@
 A durable timer loop: probe the live version at the manifest's interval; after N failures in
 a row alert once (audit event, and the issue's one health comment) and, where enabled, roll
 back to the last good version as a child deployment. The alert is not repeated until a check
-passes again. Continue-as-new every ``checks_per_run`` checks keeps the history bounded.
+passes again. Alongside, every check is judged for an incident (``workflows/incidents.py``):
+critical or warning, one incident issue per incident, closed on recovery. Continue-as-new
+every ``checks_per_run`` checks keeps the history bounded.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from temporalio import workflow
 from temporalio.exceptions import ChildWorkflowError
 
 from workflows import metrics
+from workflows.incidents import INCIDENTS_PATCH, judge
 
 with workflow.unsafe.imports_passed_through():
     from activities.deploy.monitoring import (
@@ -71,6 +74,8 @@ class HealthMonitorWorkflow:
             self._last = probe
             state.checks_done += 1
             checks_this_run += 1
+            if workflow.patched(INCIDENTS_PATCH):
+                await judge(state, probe, target.workflow_id)
             if probe.ok:
                 state.consecutive_failures, state.alerted = 0, False
             else:

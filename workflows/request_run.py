@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.codegen.claude_activities import check_token_budget
@@ -50,9 +50,10 @@ with workflow.unsafe.imports_passed_through():
     from models.search_attributes import INTEGRATION_STATE
     from models.states import IntegrationState
     from models.verify import CheckRequest, TestReport, TestRequest
+    from rules.endings import Ending, ending_comment, ending_of
     from workflows import metrics
     from workflows.deploy import DeployWorkflow
-    from workflows.errors import classify
+    from workflows.errors import classify, is_cancellation, root_cause
     from workflows.people_waits import WaitsForPeople
     from workflows.policies import GITHUB_STEP, LOCAL_STEP, MODEL_STEP, sandbox_step
     from workflows.promotion_start import note_merge_gates, start_promotion
@@ -80,6 +81,7 @@ class IssueInput(Protocol):
 
 
 In = TypeVar("In", bound=IssueInput)
+ENDING_COMMENT_PATCH = "ending-comment"  # earlier runs ended with the progress comment only
 
 
 class RequestRun(WaitsForPeople):
@@ -118,6 +120,7 @@ class RequestRun(WaitsForPeople):
         self._merge_gates: dict[str, Any] = {}  # what let the merge happen (note_merge_gates)
         self._requested_by = ""
         self._reviewers: list[str] = []  # requested by the review; the reminders mention them
+        self._created_in: str | None = None  # the step whose write created the progress comment
 
     def _begin(self, inp: In) -> In:
         """Note the issue the run works on (the progress comment's and every comment's)."""
@@ -134,6 +137,37 @@ class RequestRun(WaitsForPeople):
         category, message = classify(err)
         self._progress.error = message
         return category, message, await self._saga.compensate()
+
+    def _ending_text(self, err: BaseException | None, *, update: bool, state: str = "",
+                     extra: str = "") -> tuple[Ending, str]:
+        """How the run ended, and the ending comment that says so (``rules/endings.py``)."""
+        if err is None:
+            ending, reason = ending_of(state=state), extra
+        else:
+            category, message = classify(err)
+            ending = ending_of(error_type=str(getattr(root_cause(err), "type", "") or ""),
+                               category=category, cancelled=is_cancellation(err))
+            reason = (self._progress.error or message) + extra
+        return ending, ending_comment(
+            ending, update=update, requester=self._requested_by, reason=reason,
+            workflow_id=workflow.info().workflow_id, pr_url=self._progress.pr_url or "")
+
+    async def _announce_end(self, err: BaseException | None, state: str = "") -> None:
+        """Never silent: one new comment per run saying how it ended and what to do next,
+        mentioning who asked. Not when the run ends in the step that created the progress
+        comment (its creation notified moments ago: a request invalid from the start, with its
+        one comment), nor for a cancellation (told by
+        whoever cancelled: the issue's closing comment, ``/cancel``'s reply). Not posting it
+        is logged, never a new failure."""
+        if not workflow.patched(ENDING_COMMENT_PATCH):
+            return
+        ending, text = self._ending_text(err, update=False, state=state)
+        if ending == Ending.CANCELLED or self._created_in == self._progress.current_step:
+            return
+        try:
+            await self._comment(f"ending/{workflow.info().run_id}", text)
+        except ActivityError as exc:
+            workflow.logger.warning("the ending comment was not posted: %s", exc)
 
     # -- the registry -------------------------------------------------------------------------
 
@@ -218,11 +252,13 @@ class RequestRun(WaitsForPeople):
 
     async def _publish(self, final: bool = False) -> None:
         """Edit the one bot progress comment on the issue and set the state label."""
-        await workflow.execute_activity(
+        created = await workflow.execute_activity(
             publish_progress,
             ProgressUpdate(repo=self._repo, issue_number=self._issue,
                            progress=self._progress, final=final),
             **GITHUB_STEP)
+        if created and self._created_in is None:  # None in runs recorded before it said
+            self._created_in = self._progress.current_step
 
     # -- checks and tests in the sandbox ------------------------------------------------------
 

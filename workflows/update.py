@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.lifecycle import record_event
     from activities.update_steps import find_integration, parse_update_request
     from models.bump import Bump
-    from models.creation import ApprovalDecision, ChangeRequest, ErrorCategory, Progress
+    from models.creation import ApprovalDecision, ChangeRequest, Progress
     from models.error_types import ErrorType
     from models.events import EventType
     from models.github import CloseIssue, CommitFiles, MergePull, PullBody
@@ -40,13 +40,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.update_request import UpdateRequest
     from models.verify import TestReport
+    from rules.endings import Ending
     from rules.inert import inert
     from workflows import request_texts
     from workflows.errors import guarded
     from workflows.names import UPDATE_BRANCH_PREFIX
     from workflows.policies import GITHUB_STEP
     from workflows.pull_requests import open_bot_pull_request
-    from workflows.request_run import BOT
+    from workflows.request_run import BOT, ENDING_COMMENT_PATCH
     from workflows.revert import open_revert_pull_request
     from workflows.saga import Saga
     from workflows.update_rounds import UpdateFailed, UpdateRounds, manifest_version
@@ -84,18 +85,15 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                                          UpdateFailed), UpdateFailed, lambda r: r.outcome)
 
     async def _undo_and_explain(self, err: BaseException) -> None:
-        category, message, failures = await self._undo(err)
+        _, _, failures = await self._undo(err)
         self._progress.state = "FAILED"
         if isinstance(err, UpdateFailed) and err.type in REFUSAL_TYPES.values():
             return  # the request's own problem, already answered on the issue
         extra = f" {self._revert_note}" if self._revert_note else ""
         extra += (" Could not undo: " + "; ".join(failures)) if failures else ""
-        if category == ErrorCategory.INTERNAL:
-            extra += (" This is the bot's fault, not your request's: nothing in the issue "
-                      "needs to change. Please report it to the bot's maintainers with the "
-                      f"workflow id `{workflow.info().workflow_id}`; once it is fixed, comment "
-                      "`/retry`.")
-        await self._comment("update-result", f"The update failed: {inert(message)}{extra}")
+        ending, text = self._ending_text(err, update=True, extra=extra)
+        if ending != Ending.CANCELLED or not workflow.patched(ENDING_COMMENT_PATCH):
+            await self._comment(f"update-result/{workflow.info().run_id}", text)
 
     # -- the process ---------------------------------------------------------------------------
 
@@ -135,7 +133,8 @@ class IntegrationUpdateWorkflow(UpdateRounds):
             "approved_by": who, "version": new_version, "pr": pr_number})
         deployment = await self._deploy(inp, update.slug, files, new_version, merged_sha)
         self._progress.current_step = "finish"
-        await self._comment("update-result", (
+        await self._comment(f"update-result/{workflow.info().run_id}", (
+            f"{request_texts.mentions([self._requested_by])} "
             f"`{update.slug}` {old_version} -> {new_version} ({bump.value}"
             f"{', breaking: see MIGRATION.md' if compat.breaking else ''}) merged in "
             f"#{pr_number} as {merged_sha[:7]}. {deployment} "

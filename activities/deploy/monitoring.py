@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 from temporalio import activity
 
 from activities.deploy import instances
 from activities.deploy.naming import instance_name
-from activities.deploy.probes import check_health
+from activities.deploy.probes import check_health, probe
 from activities.deploy.steps import _registry
-from activities.deploy.traffic_steps import restore_from
+from activities.deploy.traffic_steps import restore_from, traffic_counters
 from infra.settings import get_settings
 from models.deploy import AlertCommand, Instance, ProbeResult, RollbackPlan, Runtime, Target
 from models.deployment import DeploymentStatus
@@ -53,11 +56,31 @@ def probe_live_version(target: Target) -> ProbeResult:
         name=name, port=port))
     if not running:
         return result.model_copy(update={"ok": False, "reason": f"{name} is not running"})
-    for path in ("/health/live", "/health/ready"):
-        problem = check_health(port, path)
-        if problem:
-            return result.model_copy(update={"ok": False, "reason": problem})
-    return result
+    problem = check_health(port, "/health/live")
+    if problem:
+        return result.model_copy(update={"ok": False, "reason": problem})
+    started = time.monotonic()
+    status, _, body = probe(port, "/health/ready")
+    latency_ms = (time.monotonic() - started) * 1000
+    if not 200 <= status < 300:
+        reason = (f"/health/ready did not answer ({body})" if status == 0 else
+                  f"/health/ready answered {status}: {body[:200]}")
+        return result.model_copy(update={"ok": False, "reason": reason})
+    requests, errors = traffic_counters(target.environment, target.slug)
+    return result.model_copy(update={"latency_ms": latency_ms, "requests_total": requests,
+                                     "errors_5xx": errors, "degraded": degraded_of(body)})
+
+
+def degraded_of(body: str) -> str:
+    """What a ready answer says of itself when its JSON ``status`` is "degraded" ("" else)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(data, dict) or str(data.get("status", "")).lower() != "degraded":
+        return ""
+    detail = data.get("detail") or data.get("reason") or data.get("message") or ""
+    return str(detail)[:200] or "/health/ready says it is degraded"
 
 
 @activity.defn

@@ -7,7 +7,7 @@ import csv
 import io
 
 from activities.traffic import haproxy_process, switch
-from activities.traffic.runtime_api import RuntimeApi
+from activities.traffic.runtime_api import RuntimeApi, RuntimeApiError
 from infra.settings import get_settings
 from models.deployment import Color
 from models.traffic import DEFAULT_PROXY_PORTS, DesiredRoute, ProxySpec, Route, ServerAdminState
@@ -50,6 +50,20 @@ def response_counts(proxy: ProxySpec, slug: str, color: Color) -> tuple[int, int
             errors = num("hrsp_5xx") + num("eresp") + num("econ")
             return total + num("eresp") + num("econ"), errors
     return 0, 0
+
+
+def traffic_counters(environment: str, slug: str) -> tuple[int, int]:
+    """(requests, 5xx answers) the environment's proxy routed to ``slug``; (-1, -1) when the
+    proxy or the slug's backend is not there (the monitor then judges by its probes alone)."""
+    proxy = proxy_of(environment)
+    try:
+        if haproxy_process.is_running(proxy):
+            counters = switch.backend_counters(proxy, slug)
+            if counters is not None:
+                return counters
+    except (OSError, RuntimeApiError):
+        pass
+    return -1, -1
 
 
 def restore_from(environment: str, desired: list[DesiredRoute]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import socket
 from pathlib import Path
 
@@ -29,6 +30,9 @@ _ERROR_MARKERS = (
     "expects",
     "only supported",
 )
+
+
+_MAP_ENTRY = re.compile(r"^0x[0-9a-f]+ \S+ \S+$")
 
 
 class RuntimeApiError(RuntimeError):
@@ -84,6 +88,8 @@ class RuntimeApi:
         first = reply.strip().splitlines()[0] if reply.strip() else ""
         if first.startswith("#"):  # a CSV or table header: data, not an error
             return
+        if _MAP_ENTRY.match(first):  # a map entry ("0x55d0 <key> <value>"): its key may be
+            return                   # a slug that holds a marker's word ("errors-api")
         if any(marker in first.lower() for marker in _ERROR_MARKERS):
             raise RuntimeApiError(f"HAProxy refused `{line}`: {first}")
 
@@ -148,6 +154,17 @@ class RuntimeApi:
                 admin_bits=admin.get(row["svname"], (0, 0))[0],
             ))
         return servers
+
+    def backend_counters(self, backend: str) -> tuple[int, int]:
+        """(requests, 5xx answers) the backend has seen since the proxy started, from the
+        backend row of ``show stat`` (cumulative: a rate is a difference of two readings)."""
+        line = f"show stat {backend} 2 -1"
+        reply = self.command(line)
+        self._raise_if_error(line, reply)
+        for row in csv.DictReader(io.StringIO(reply.lstrip("# "))):
+            if row.get("pxname") == backend and row.get("svname") == "BACKEND":
+                return int(row.get("req_tot") or 0), int(row.get("hrsp_5xx") or 0)
+        raise RuntimeApiError(f"HAProxy's `{line}` has no row for the backend {backend}")
 
     def _admin_state(self, backend: str) -> dict[str, tuple[int, int]]:
         """Server name -> (srv_admin_state bits, srv_uweight), from ``show servers state``.

@@ -139,6 +139,12 @@ def release_backend(proxy: ProxySpec, slug: str) -> bool:
     return True
 
 
+def backend_counters(proxy: ProxySpec, slug: str) -> tuple[int, int] | None:
+    """(requests, 5xx answers) the proxy has routed to ``slug``, or None when it has no slot."""
+    slot = _slot_if_any(proxy, slug)
+    return None if slot is None else _api(proxy).backend_counters(slot)
+
+
 def _slot_if_any(proxy: ProxySpec, slug: str) -> str | None:
     return _api(proxy).show_map(proxy.map_path).get(slug)
 
@@ -308,6 +314,7 @@ def restore_routes(proxy: ProxySpec, desired: list[DesiredRoute]) -> list[Route]
 __all__ = [
     "RuntimeApiError",
     "SwitchError",
+    "backend_counters",
     "drain",
     "ensure_backend",
     "ensure_proxy",
