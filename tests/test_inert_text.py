@@ -92,6 +92,10 @@ async def test_a_hostile_service_name_and_url_end_up_inert_in_the_pull_request(
              **{f"commit {c.sha[:7]}": c.commit.message for c in pull.get_commits()},
              **{f"comment {i}": c for i, c in enumerate(world.bot_comments(issue))}}
     for where, text in texts.items():
+        if where.startswith("comment") and "ccb:ending/" in text:
+            # the bot's own mention of the requester, and only at the head of its ending
+            assert text.startswith("@alice "), (where, text)
+            text = text.removeprefix("@alice ")
         assert not MENTION.search(text), (where, text)
         assert "<img" not in text, (where, text)
         bot_closing = [m.group(0) for m in CLOSING.finditer(text)]
