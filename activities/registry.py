@@ -11,6 +11,7 @@ from activities.codegen.offline_activities import OFFLINE_ACTIVITIES
 from activities.codegen.offline_update import OFFLINE_UPDATE_ACTIVITIES
 from activities.codegen.select import select_backend
 from activities.compat import COMPAT_ACTIVITIES
+from activities.contribution import CONTRIBUTION_ACTIVITIES
 from activities.credentials import CREDENTIAL_ACTIVITIES
 from activities.deploy.incidents import INCIDENT_ACTIVITIES
 from activities.deploy.monitoring import MONITOR_ACTIVITIES, probe_live_version
@@ -63,6 +64,7 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     *PROMOTION_ACTIVITIES,  # a version's promotion: its plan and gates
     *LIFECYCLE_STEP_ACTIVITIES,  # pause, resume, deprecate
     *LIFECYCLE_HOST_ACTIVITIES,
+    *CONTRIBUTION_ACTIVITIES,  # a person's merged change to an integration
 ]
 
 # Generated or contributed code is only ever touched here: code checks and sandboxed tests.

@@ -57,6 +57,7 @@ class PullRequest(_Part):
     head: Ref
     base: Ref
     merged: bool | None = None  # in ``closed`` events: whether it was merged
+    merge_commit_sha: str | None = Field(default=None, max_length=64)  # once merged
 
 
 class Review(_Part):

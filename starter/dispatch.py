@@ -30,6 +30,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.contribution import ContributionInput
 from models.creation import (
     ApprovalAnswer,
     ApprovalDecision,
@@ -161,6 +162,12 @@ class Dispatcher:
     async def start_review(self, request: ReviewRequest) -> Outcome:
         workflow_id = names.review_workflow_id(request.repo, request.pr_number, request.head_sha)
         return await self._start_once(names.REVIEW_WORKFLOW, workflow_id, request)
+
+    async def start_contribution(self, contribution: ContributionInput) -> Outcome:
+        """Record and deploy what a person's merged pull request changed (once per merge)."""
+        workflow_id = names.contribution_workflow_id(contribution.repo, contribution.pr_number,
+                                                     contribution.merge_sha)
+        return await self._start_once(names.CONTRIBUTION_WORKFLOW, workflow_id, contribution)
 
     async def start_reply(self, reply: UpsertComment, key: str) -> Outcome:
         """Post one bot comment through ``BotReplyWorkflow`` (at most once per ``key``)."""

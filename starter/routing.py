@@ -11,6 +11,7 @@
 | issue_comment       | created             | first line is a ccb command      | CommentCommand |
 | pull_request        | opened, synchronize | (files: checked by the review)   | StartReview    |
 | pull_request        | closed              | the PR is owned by a workflow    | PullClosedBy.. |
+| pull_request        | closed              | a person's PR, merged into main  | Contribution.. |
 | pull_request_review | submitted           | approved / changes_requested and | ReviewDecision |
 |                     |                     | the PR is owned by a workflow    |                |
 
@@ -117,6 +118,22 @@ class PullClosedByPerson:
 
 
 @dataclass(frozen=True)
+class ContributionMerged:
+    """A person's own pull request (not the bot's) merged into the base branch: what it
+    changed under ``integrations/`` is recorded and deployed (the workflow lists the files)."""
+
+    repo: str
+    pr_number: int
+    actor: str  # who merged it: their write access is their approval
+    head_sha: str
+    merge_sha: str
+
+    @property
+    def reply_number(self) -> int:
+        return self.pr_number
+
+
+@dataclass(frozen=True)
 class StartReview:
     repo: str
     pr_number: int
@@ -162,10 +179,11 @@ class CommentCommand:
 
 
 Action = (StartRequest | StartReview | ReviewDecision | CommentCommand | IssueClosed
-          | IssueReopened | IssueEdited | PullClosedByPerson)
+          | IssueReopened | IssueEdited | PullClosedByPerson | ContributionMerged)
 Route = Action | Ignored
 
 REVIEW_ACTIONS = ("opened", "synchronize")
+BASE_BRANCH = "main"  # where the bot's pull requests go, and merged code deploys from
 
 
 def route(event: str, payload: object) -> Route:
@@ -244,8 +262,12 @@ def _pull_request(event: PullRequestEvent) -> Route:
         pr = event.pull_request
         owner = names.pr_owner_workflow(event.repository.full_name, pr.head.ref, pr.body)
         if owner is None:
+            if pr.merged and pr.merge_commit_sha and pr.base.ref == BASE_BRANCH:
+                return ContributionMerged(repo=event.repository.full_name, pr_number=pr.number,
+                                          actor=event.sender.login, head_sha=pr.head.sha,
+                                          merge_sha=pr.merge_commit_sha)
             return Ignored(f"pull request #{pr.number} closed: not one the bot opened for a "
-                           "request")
+                           f"request{'' if pr.merged else ', and not merged'}")
         return PullClosedByPerson(repo=event.repository.full_name, pr_number=pr.number,
                                   workflow_type=owner[0], workflow_id=owner[1],
                                   actor=event.sender.login, merged=bool(pr.merged),

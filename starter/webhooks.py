@@ -33,6 +33,7 @@ from temporalio.client import Client
 
 from infra.settings import Settings
 from infra.temporal import connect
+from models.contribution import ContributionInput
 from models.creation import ApprovalDecision, ChangeRequest, PullClosed
 from models.github import UpsertComment
 from models.webhooks import EVENT_MODELS, ReviewRequest
@@ -46,6 +47,7 @@ from starter.permissions import PermissionChecker, PermissionLookupError, pull_h
 from starter.routing import (
     Action,
     CommentCommand,
+    ContributionMerged,
     Ignored,
     IssueClosed,
     IssueEdited,
@@ -194,6 +196,11 @@ class WebhookService:
                 dispatcher, (action.workflow_type, action.workflow_id),
                 PullClosed(pr_number=action.pr_number, actor=action.actor,
                            merged=action.merged, head_sha=action.head_sha))
+        elif isinstance(action, ContributionMerged):
+            outcome = await dispatcher.start_contribution(ContributionInput(
+                repo=repo, pr_number=action.pr_number, merged_by=action.actor,
+                head_sha=action.head_sha, merge_sha=action.merge_sha,
+                environment=self.settings.environment_order[0].value))
         elif isinstance(action, StartRequest):
             outcome = await dispatcher.start_request(repo, action.issue_number, action.actor,
                                                      action.title, action.body,

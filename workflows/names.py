@@ -33,6 +33,7 @@ CREATION_WORKFLOW = "IntegrationCreationWorkflow"
 UPDATE_WORKFLOW = "IntegrationUpdateWorkflow"
 REVIEW_WORKFLOW = "CodeReviewWorkflow"
 REPLY_WORKFLOW = "BotReplyWorkflow"
+CONTRIBUTION_WORKFLOW = "ContributionWorkflow"
 
 # -- messages ----------------------------------------------------------------------------------
 APPROVE_UPDATE = "approve"
@@ -71,6 +72,11 @@ def update_workflow_id(repo: str, issue_number: int) -> str:
 def review_workflow_id(repo: str, pr_number: int, head_sha: str) -> str:
     """One review per pushed head of a PR: a new push is a new review, a redelivery is not."""
     return f"review-{_repo_part(repo)}-{pr_number}-{head_sha[:12]}"
+
+
+def contribution_workflow_id(repo: str, pr_number: int, merge_sha: str) -> str:
+    """One run per merge of a person's pull request: a redelivered webhook starts none."""
+    return f"contribution-{_repo_part(repo)}-{pr_number}-{merge_sha[:12]}"
 
 
 def reply_workflow_id(repo: str, number: int, key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from workflows.contribution import ContributionWorkflow
 from workflows.creation import IntegrationCreationWorkflow
 from workflows.deploy import DeployWorkflow
 from workflows.intake import IntegrationIntakeWorkflow
@@ -24,4 +25,5 @@ ALL_WORKFLOWS: list[type] = [
     ReverifyWorkflow,  # the re-verification schedule's runs
     PromotionWorkflow,  # a merged version through the environments
     LifecycleWorkflow,  # pause, resume, deprecate
+    ContributionWorkflow,  # a person's own merged change to an integration
 ]

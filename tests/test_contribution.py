@@ -1,0 +1,212 @@
+"""Issue 13 item 3, the last event: a person's own pull request that changes an integration,
+merged on GitHub (the forge's signed webhooks to the starter). The merge is recorded as a
+version bound to its commit, with the sandbox's tests and scan for that sha and the merger
+as approver; a version whose tests failed is recorded but neither deployed nor current; one
+comment on the pull request says so; a redelivered webhook records nothing twice."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from infra.settings import get_settings
+from models.contribution import ContributionResult
+from models.events import EventType
+from models.manifest import SEMVER_PATTERN
+from models.states import IntegrationState
+from models.webhooks import PullRequestEvent
+from registry.deployments import live_deployment
+from registry.store import open_registry
+from rules.contribution import contributed_version
+from starter.routing import ContributionMerged, Ignored, route
+from tests.conftest import running_worker
+from tests.creation_helpers import wait_for_approval_wait
+from tests.deploy_helpers import deploy_environment
+from tests.figures import figure
+from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
+from tests.webhook_helpers import deliver
+from workflows import names
+
+SECRET = "contribution-secret"
+FIXTURES = Path(__file__).parents[2] / "shared" / "fixtures" / "github-webhooks" / "pull_request"
+VERSIONS = st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 30)).map(
+    lambda t: ".".join(map(str, t)))
+SHAS = st.text("0123456789abcdef", min_size=40, max_size=40)
+
+
+def _key(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split("-")[0].split("+")[0].split("."))
+
+
+@given(st.lists(st.tuples(VERSIONS, SHAS), max_size=8, unique_by=lambda r: r[0]),
+       st.one_of(VERSIONS, st.text(max_size=12), st.just("")), SHAS)
+def test_a_contributed_version_is_new_above_every_recorded_one_and_stable_for_its_commit(
+        recorded: list[tuple[str, str]], manifest: str, sha: str) -> None:
+    version, note = contributed_version(recorded, manifest, sha)
+    assert re.fullmatch(SEMVER_PATTERN, version)
+    mine = [v for v, s in recorded if s == sha]
+    if mine:  # a retried run: the commit keeps the version it was recorded as
+        assert (version, note) == (mine[0], "")
+        return
+    assert version not in {v for v, _ in recorded}
+    assert all(_key(version) > _key(v) for v, _ in recorded)
+    if note == "":  # the person's bump, taken as written
+        assert version == manifest.strip() or not recorded
+    else:
+        assert version in note
+
+
+def _closed_payload(*, merged: bool, body: str | None, head_ref: str, base_ref: str) -> dict:
+    payload = json.loads((FIXTURES / "closed.payload.json").read_text())
+    pull = payload["pull_request"]
+    pull.update(merged=merged, body=body, merge_commit_sha="c4295bd74fb0f4fda03689c3df3f28"
+                                                           "03b658fd85")
+    pull["head"]["ref"], pull["base"]["ref"] = head_ref, base_ref
+    return payload
+
+
+def test_a_persons_merged_pull_request_into_main_is_a_contribution_and_nothing_else_is() -> None:
+    def routed(**kw: object) -> object:
+        return route("pull_request", PullRequestEvent.model_validate(_closed_payload(**kw)))
+
+    action = routed(merged=True, body="Tidy the client", head_ref="fix", base_ref="main")
+    assert isinstance(action, ContributionMerged)
+    assert action.merge_sha.startswith("c4295bd") and action.pr_number == 2
+    assert isinstance(routed(merged=False, body="x", head_ref="fix", base_ref="main"), Ignored)
+    assert isinstance(routed(merged=True, body="x", head_ref="fix", base_ref="release"),
+                      Ignored)
+    bots = routed(merged=True, body="Closes #4", head_ref="integration/acme", base_ref="main")
+    assert not isinstance(bots, ContributionMerged)  # the bot's own PR: its workflow's
+
+
+@pytest.fixture(name="hooked")
+def hooked_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch, temporal_address: str,
+                   task_queue: str) -> Iterator[WebhookWorld]:
+    with webhook_world(data_dir, monkeypatch, temporal_address=temporal_address,
+                       task_queue=task_queue, secret=SECRET) as world:
+        yield world
+
+
+async def _result(client: Client, workflow_id: str) -> ContributionResult:
+    handle = await wait_for_run(client, workflow_id, timeout=120)
+    return await client.get_workflow_handle(
+        workflow_id, run_id=handle.run_id, result_type=ContributionResult).result()
+
+
+def _change(world: WebhookWorld, branch: str, path: str, edit: object, message: str) -> int:
+    """carol (write access) pushes one commit to a new branch and opens a pull request."""
+    repo = world.as_user("carol")
+    repo.create_git_ref(f"refs/heads/{branch}", repo.get_branch("main").commit.sha)
+    found = repo.get_contents(path, ref=branch)
+    text = edit(found.decoded_content.decode())  # type: ignore[operator]
+    repo.update_file(path, message, text, found.sha, branch=branch)
+    return repo.create_pull(title=message, body="A change by hand.", head=branch,
+                            base="main").number
+
+
+async def test_a_persons_merged_change_is_recorded_as_a_version_and_a_failing_one_is_not_current(
+        client: Client, task_queue: str, hooked: WebhookWorld) -> None:
+    world = hooked
+    skip_issue_numbers(world, 180)
+    root = "integrations/acme-weather/"
+    async with running_worker(client, task_queue):
+        issue = world.new_issue()
+        run = await wait_for_run(client, world.request_handle(client, issue).id)
+        waiting = await wait_for_approval_wait(run)
+        world.as_user("carol").get_pull(waiting.pr_number or 0).merge(merge_method="squash")
+        created = await run.result()
+        assert created.slug == "acme-weather"
+
+        # carol bumps the manifest to 1.1.0 by hand, and merges her own pull request
+        bump = _change(world, "carol/timeout", f"{root}manifest.json",
+                       lambda t: json.dumps({**json.loads(t), "version": "1.1.0"}, indent=2),
+                       "Bump acme-weather to 1.1.0")
+        merged = world.as_user("carol").get_pull(bump).merge(merge_method="merge")
+        wid = names.contribution_workflow_id(world.repo, bump, merged.sha)
+        result = await _result(client, wid)
+
+        # then a change that breaks its tests, without a bump
+        broken = _change(world, "carol/broken", f"{root}tests/test_client.py",
+                         lambda t: t + "\n\ndef test_carol_broke_it():\n    assert 1 == 2\n",
+                         "A test that fails")
+        bad_merge = world.as_user("carol").get_pull(broken).merge(merge_method="squash")
+        bad = await _result(client, names.contribution_workflow_id(world.repo, broken,
+                                                                   bad_merge.sha))
+        # the merge's webhook delivered again (GitHub redelivers) starts nothing new
+        [closed] = [d["payload"] for d in world.forge.deliveries()
+                    if (d["event"], d["action"]) == ("pull_request", "closed")
+                    and d["payload"]["pull_request"]["number"] == bump]
+        async with httpx.AsyncClient(base_url=world.starter_url, trust_env=False) as http:
+            again = await deliver(http, "pull_request", closed, secret=SECRET)
+        assert again.status_code == 202 and again.json()["status"] == "exists", again.text
+    [one] = result.integrations
+    assert (one.slug, one.version, one.outcome) == ("acme-weather", "1.1.0", "recorded")
+    [two] = bad.integrations
+    assert (two.version, two.outcome) == ("1.1.1", "not_deployed")
+    registry = open_registry(get_settings().registry_url)
+    rows = {v.version: v for v in registry.versions("acme-weather")}
+    assert rows["1.1.0"].commit_sha == merged.sha and rows["1.1.0"].pr_number == bump
+    assert rows["1.1.1"].commit_sha == bad_merge.sha
+    assert registry.get("acme-weather").current_version == "1.1.0"  # the failing one is not
+    gates = {e.payload["version"]: e.payload for e in registry.events("acme-weather")
+             if e.type == EventType.VERSION_RECORDED}
+    assert gates["1.1.0"]["tests_passed"] is True and gates["1.1.0"]["approved_by"] == "carol"
+    assert gates["1.1.0"]["security_scan"] == "passed"
+    assert gates["1.1.1"]["tests_passed"] is False  # so its promotion's gate fails
+    said = [c for c in world.bot_comments(bump) if "merged this pull request" in c]
+    assert len(said) == 1 and said[0].startswith(f"@carol merged this pull request as "
+                                                 f"{merged.sha[:7]}")
+    assert "`acme-weather` 0.1.0 -> 1.1.0 is recorded" in said[0], said[0]  # the first: 0.1.0
+    assert "auto-deployment is off in development" in said[0]
+    [bad_said] = [c for c in world.bot_comments(broken) if "merged this pull request" in c]
+    assert "recorded as the next patch, 1.1.1" in bad_said
+    assert "is recorded but not deployed: its tests failed" in bad_said
+    assert "cannot be promoted" in bad_said
+    desc = await client.get_workflow_handle(wid).describe()
+    assert desc.status == WorkflowExecutionStatus.COMPLETED
+
+
+@pytest.mark.slow
+async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_allow(
+        client: Client, temporal_address: str, task_queue: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CCB_ENVIRONMENTS", "development")  # no promotion after it
+    with deploy_environment(monkeypatch) as data, webhook_world(
+            data, monkeypatch, temporal_address=temporal_address, task_queue=task_queue,
+            secret=SECRET, deploy=True) as world:
+        skip_issue_numbers(world, 200)
+        async with running_worker(client, task_queue):
+            issue = world.new_issue()
+            run = await wait_for_run(client, world.request_handle(client, issue).id)
+            waiting = await wait_for_approval_wait(run)
+            world.as_user("alice").get_pull(waiting.pr_number or 0).create_review(
+                body="Looks good.", event="APPROVE")
+            created = await run.result()
+            assert created.state == IntegrationState.ACTIVE
+            first = live_deployment(open_registry(get_settings().registry_url),
+                                    "acme-weather", "development")
+            assert first is not None and first.version == "0.1.0"
+            number = _change(world, "carol/minor", "integrations/acme-weather/manifest.json",
+                             lambda t: json.dumps({**json.loads(t), "version": "0.2.0"},
+                                                  indent=2), "acme-weather 0.2.0")
+            merged = world.as_user("carol").get_pull(number).merge(merge_method="squash")
+            result = await _result(client, names.contribution_workflow_id(
+                world.repo, number, merged.sha))
+        [one] = result.integrations
+        assert (one.outcome, one.version) == ("deployed", "0.2.0"), one.line
+        registry = open_registry(get_settings().registry_url)
+        live = live_deployment(registry, "acme-weather", "development")
+        assert live is not None and live.version == "0.2.0" and live.color != first.color
+        assert registry.get("acme-weather").current_version == "0.2.0"
+        [said] = [c for c in world.bot_comments(number) if "merged this pull request" in c]
+        assert "0.1.0 -> 0.2.0 is recorded" in said and "live in development" in said
+        figure(f"contribution #{number} by carol: acme-weather 0.1.0 ({first.color}) -> "
+               f"0.2.0 ({live.color}) live, merge {merged.sha[:7]}")
