@@ -67,6 +67,8 @@ def render_progress(progress: Progress, ui_link: str) -> str:
                           "needs to change. Please report it to the bot's maintainers with the "
                           f"workflow id `{progress.workflow_id}` and what is listed above; once "
                           "it is fixed, comment `/retry` to start again from the analysis."]
+        elif progress.next_step:  # the ending's own words: a name taken, a budget spent...
+            lines += ["", f"Next: {progress.next_step}"]
         else:
             lines += ["", "Fix what is listed (edit the issue if the request itself is at "
                           "fault), then comment `/retry` to start again from the analysis."]

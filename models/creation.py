@@ -126,6 +126,7 @@ class Progress(BaseModel):
     error_category: ErrorCategory | None = None
     waiting_for_approval: bool = False
     waiting_for_credentials: list[str] = Field(default_factory=list)  # names, never values
+    next_step: str = ""  # once failed: what the person can do (the ending's words)
 
 
 class CreationResult(BaseModel):

@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from infra.settings import Settings, get_settings
+from starter.issue_events import cancel_and_say
 from workflows import names
 
 T = TypeVar("T")
@@ -284,7 +285,8 @@ def register(app: typer.Typer) -> None:
     def cancel(issue: ISSUE, repo: REPO = None) -> None:
         """Cancel the request's workflow (it undoes what it did)."""
         settings = get_settings()
-        outcome = _run(settings, lambda d: d.cancel(repo or settings.github_repo, issue))
+        outcome = _run(settings, lambda d: cancel_and_say(d, repo or settings.github_repo,
+                                                          issue, _os_user()))
         _print_outcome(outcome, ok=("cancelled",))
 
     @app.command("status")

@@ -14,6 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from infra.settings import Settings
 from models.creation import Progress, PullClosed, RequestEdited
 from models.github import UpsertComment
+from rules.inert import inert_plain
 from starter.dispatch import RPC_TIMEOUT, Dispatcher, Outcome, TemporalUnavailable
 from starter.permissions import pull_state
 from starter.routing import IssueClosed, IssueEdited, IssueReopened
@@ -71,6 +72,28 @@ async def on_issue_event(dispatcher: Dispatcher, settings: Settings,
     marker = f"{kind}-{delivery}"[:60]
     await dispatcher.start_reply(UpsertComment(repo=repo, number=issue, marker=_safe(marker),
                                                body=text), key=_safe(marker))
+    return outcome
+
+
+async def cancel_and_say(dispatcher: Dispatcher, repo: str, issue: int, who: str) -> Outcome:
+    """``ccb cancel`` and the API's cancel: cancel the run and say so on the issue, once per
+    run (for ``/cancel`` its reply says it, for a closed issue the closing comment)."""
+    outcome = await dispatcher.cancel(repo, issue)
+    if outcome.status != "cancelled":
+        return outcome
+    try:
+        run = await dispatcher.client.get_workflow_handle(outcome.workflow_id).describe(
+            rpc_timeout=RPC_TIMEOUT)
+    except RPCError as exc:  # cancelled all the same; only the comment waits for a retry
+        raise TemporalUnavailable(f"the cancellation was asked for, but Temporal did not "
+                                  f"answer ({type(exc).__name__}) before the comment") from None
+    marker = _safe(f"cancelled-{run.run_id}")
+    await dispatcher.start_reply(UpsertComment(
+        repo=repo, number=issue, marker=marker,
+        body=(f"An operator ({inert_plain(who)[:60]}) cancelled this request: what the bot "
+              "had done is being undone (its pull request closed and branch deleted, or a "
+              "revert opened after a merge). Next: reopen the issue or comment `/retry` to "
+              "start again.")), key=marker)
     return outcome
 
 

@@ -138,6 +138,7 @@ class IntegrationCreationWorkflow(RequestRun):
         self._progress.state = S.FAILED
         workflow.upsert_search_attributes([INTEGRATION_STATE.value_set(S.FAILED)])
         self._progress.waiting_for_approval = False
+        self._progress.next_step = self._next_words(err)
         await self._publish(final=True)
         await self._announce_end(err)
 

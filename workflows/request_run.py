@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from models.search_attributes import INTEGRATION_STATE
     from models.states import IntegrationState
     from models.verify import CheckRequest, TestReport, TestRequest
-    from rules.endings import Ending, ending_comment, ending_of
+    from rules.endings import WORDS, Ending, ending_comment, ending_of
     from workflows import metrics
     from workflows.deploy import DeployWorkflow
     from workflows.errors import classify, is_cancellation, root_cause
@@ -151,6 +151,13 @@ class RequestRun(WaitsForPeople):
         return ending, ending_comment(
             ending, update=update, requester=self._requested_by, reason=reason,
             workflow_id=workflow.info().workflow_id, pr_url=self._progress.pr_url or "")
+
+    def _next_words(self, err: BaseException) -> str:
+        """What the person can do after this failure, for the progress comment: the one
+        notice when the run ends in the step that created it (an invalid request keeps the
+        form's own list of what to fix)."""
+        ending, _ = self._ending_text(err, update=False)
+        return "" if ending == Ending.INVALID_REQUEST else WORDS[ending].next
 
     async def _announce_end(self, err: BaseException | None, state: str = "") -> None:
         """Never silent: one new comment per run saying how it ended and what to do next,

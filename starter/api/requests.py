@@ -25,6 +25,7 @@ from starter.api.common import (
 )
 from starter.api.schemas import Accepted, ApproveBody, ChangesBody
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
+from starter.issue_events import cancel_and_say
 
 router = APIRouter(prefix="/requests/{issue}", tags=["requests"], responses=ACTION_ERRORS)
 
@@ -72,7 +73,8 @@ async def request_changes(request: Request, issue: ISSUE, body: ChangesBody,
 async def cancel(request: Request, issue: ISSUE, caller: Caller = OPERATE) -> JSONResponse:
     """Cancel the request's workflow: it undoes what it did and stops."""
     return await _deliver(request, caller, "cancel", issue,
-                          lambda d, repo: d.cancel(repo, issue))
+                          lambda d, repo: cancel_and_say(d, repo, issue,
+                                                         f"{caller.name}, through the API"))
 
 
 def _read_issue(repo: str, issue: int) -> tuple[str, str | None]:
