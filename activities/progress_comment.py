@@ -36,7 +36,8 @@ def _first_line(text: str, limit: int) -> str:
 def render_progress(progress: Progress, ui_link: str) -> str:
     """The comment's markdown: state, checklist, links; what failed and how to retry."""
     title = f"`{progress.slug}`" if progress.slug else "this request"
-    lines = [f"### Integration request {title}: **{progress.state}**", ""]
+    heading = "Update of" if progress.kind == "update" else "Integration request"
+    lines = [f"### {heading} {title}: **{progress.state}**", ""]
     for step in progress.steps:
         line = BOXES[step.status].format(title=step.title)
         if step.attempts > 1:

@@ -109,6 +109,7 @@ class Progress(BaseModel):
     """What the `progress` query returns and the issue's progress comment shows."""
 
     workflow_id: str
+    kind: str = "request"  # or "update": what the progress comment's heading names
     slug: str = ""
     state: str = "REQUESTED"
     current_step: str = ""

@@ -8,7 +8,8 @@ still replay (the patches' old branches), ``creation_<case>_v2.json`` after them
 ``creation_<case>_v3.json`` after ``stop-when-a-round-changes-nothing`` (with a run whose
 generator cannot fix its own code: ``creation_stalled_v3``), ``creation_<case>_v4.json`` on
 the shared ``RequestRun`` shape after ``bugs-fail-the-workflow-task`` and
-``credentials-before-merge``, approvals bound to the head. Bump ``GENERATION`` with the
+``credentials-before-merge``, approvals bound to the head, ``creation_<case>_v5.json``
+after ``ending-comment`` and ``approval-reminder-comments``. Bump ``GENERATION`` with the
 next deliberate change of the history shape, and keep the old files.
 """
 
@@ -41,7 +42,7 @@ from tests.creation_helpers import (
     wait_for_approval_wait,
 )
 
-GENERATION = "_v4"
+GENERATION = "_v5"
 INVALID_BODY = SAMPLE_BODY.replace("api-client", "telepathy")
 Case = Callable[[WorkflowHandle, ForgeHandle], Awaitable[None]]
 

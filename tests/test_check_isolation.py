@@ -184,6 +184,6 @@ async def test_an_update_answer_with_hostile_files_runs_nothing_on_the_host(
                                 body=body),
                     id=f"update-{task_queue}-hostile", task_queue=task_queue)
     assert not marker_dir.exists(), sorted(p.name for p in marker_dir.iterdir())
-    [comment] = [c for c in world.bot_comments(issue) if "Next:" in c]  # the ending comment
+    [comment] = [c for c in world.bot_comments(issue) if "<!-- ccb:update-result/" in c]
     assert "would run as code when a Python interpreter starts" in comment
     assert world.branches() == ["main"]

@@ -59,7 +59,7 @@ async def test_a_person_closing_the_pull_request_ends_the_run_failed_and_undone(
     assert not world.as_user("alice").get_pull(pull.number).merged
     said = await _comment_with(world, issue, "**FAILED**")
     assert "was closed by carol without merging" in said
-    ending = await _comment_with(world, issue, "Next:")  # the new comment that notifies
+    ending = await _comment_with(world, issue, "<!-- ccb:ending/")  # the new comment that notifies
     assert ending.startswith("@alice The integration request stopped: its pull request was "
                              "closed without merging")
 
@@ -105,4 +105,4 @@ async def test_a_person_closing_the_request_issue_cancels_the_run_and_it_is_said
     assert sum("closed this issue, so the bot stopped" in c
                for c in world.bot_comments(issue)) == 1
     assert said.startswith("@alice closed this issue")
-    assert not any("Next:" in c for c in world.bot_comments(issue))  # said once, by that
+    assert not any("<!-- ccb:ending/" in c for c in world.bot_comments(issue))  # said once, by that

@@ -21,7 +21,9 @@ def test_histories_are_kept() -> None:
         "creation_stalled_v3", "update_feature_v2", "review_of_update_feature_v2",
         "update_feature_v3", "review_of_update_feature_v3", "update_breaking_reminded_v3",
         "creation_happy_path_v4", "creation_changes_then_approved_v4", "update_feature_v4",
-        "update_breaking_reminded_v4", "monitor_down_then_up_v1", "monitor_down_then_up_v2"}
+        "update_breaking_reminded_v4", "monitor_down_then_up_v1", "monitor_down_then_up_v2",
+        "creation_happy_path_v5", "creation_changes_then_approved_v5", "update_feature_v5",
+        "update_breaking_reminded_v5"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

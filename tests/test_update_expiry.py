@@ -48,9 +48,15 @@ async def test_update_reminds_each_interval_then_expires_and_undoes(
     assert [r.split(":")[0] for r in reminders] == ["Reminder 1", "Last reminder (2)"], comments
     assert all("still waits for a human review" in r and "public API" in r for r in reminders)
     assert "Without a decision within 1 hour" in reminders[1]
-    [ending] = [c for c in comments if "Next:" in c]
+    [ending] = [c for c in comments if "<!-- ccb:update-result/" in c]
     assert ending.startswith("@alice The update stopped: nobody approved"), ending
     assert "Why: no approval within 5 hours" in ending
+    progress = world.progress_comment(issue)  # the checklist says where it stopped
+    assert progress.startswith("### Update of `acme-weather`: **FAILED**"), progress
+    assert "❌ **A person's approval** — failed" in progress
+    assert "Next: Comment `/retry`" in progress
+    labels = [lb.name for lb in world.as_user("alice").get_issue(issue).get_labels()]
+    assert [name for name in labels if name.startswith("ccb:")] == ["ccb:failed"]
     assert world.branches() == ["main"]
     assert all(p.state == "closed" and not p.merged for p in world.pulls())
     assert registry.get(SLUG).current_version == "0.1.0"

@@ -188,6 +188,10 @@ async def test_changes_requested_on_an_update_are_answered_by_a_new_commit(
             "IntegrationUpdateWorkflow", update_input(world, issue, body),
             id=f"update-{task_queue}-changes", task_queue=task_queue, result_type=UpdateResult)
         first = await wait_for_approval_wait(handle)
+        waiting = world.progress_comment(issue)  # the update's live checklist, as a creation's
+        assert waiting.startswith(f"### Update of `{SLUG}`: **REVIEWING**"), waiting
+        assert "- [x] Open the pull request" in waiting and "Waiting for a person's" in waiting
+        assert _state_labels(world, issue) == ["ccb:reviewing"]
         await handle.signal("request_changes", ChangeRequest(
             reviewer="alice", text="Say in the README that alerts are listed now.",
             source="review:1"))
@@ -210,6 +214,15 @@ async def test_changes_requested_on_an_update_are_answered_by_a_new_commit(
     assert "alerts are listed now" in changes
     reviews = [r.body for r in pull.get_reviews() if r.user.login == "ccb-bot"]
     assert len(reviews) == 2  # one per head
+    done = world.progress_comment(issue)
+    assert done.startswith(f"### Update of `{SLUG}`: **APPROVED**"), done  # merged, not deployed
+    assert "(round 2)" in done and "~~Deploy (blue-green)~~ (skipped)" in done
+    assert "- [ ]" not in done and _state_labels(world, issue) == ["ccb:approved"]
+
+
+def _state_labels(world: World, issue: int) -> list[str]:
+    labels = world.as_user("alice").get_issue(issue).get_labels()
+    return sorted(label.name for label in labels if label.name.startswith("ccb:"))
 
 
 async def test_a_failure_after_an_update_is_merged_opens_a_revert_pull_request(

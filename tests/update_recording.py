@@ -7,7 +7,8 @@ were recorded before ``stop-when-a-round-changes-nothing``, ``_v2`` after it, ``
 shared ``RequestRun`` shape with ``update-approval-reminders`` (it adds a breaking update
 that is reminded once, then approved), ``_v4`` after ``credentials-before-merge``,
 ``update-needs-a-person`` and approvals bound to the head (the feature update is approved by a
-person too); each is kept."""
+person too), ``_v5`` after ``update-checklist`` (the issue's live checklist and state
+label); each is kept."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from tests.creation_helpers import (
 from tests.update_helpers import SLUG, new_update_issue, seed_integration, update_body
 
 NAMES = ("update_feature", "review_of_update_feature", "update_breaking_reminded")
-GENERATION = "_v4"
+GENERATION = "_v5"
 
 
 async def record_update_histories(client: Client, task_queue: str, data_dir: Path,

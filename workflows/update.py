@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.lifecycle import record_event
     from activities.update_steps import find_integration, parse_update_request
     from models.bump import Bump
-    from models.creation import ApprovalDecision, ChangeRequest, Progress
+    from models.creation import ApprovalDecision, ChangeRequest, Progress, StepStatus
     from models.error_types import ErrorType
     from models.events import EventType
     from models.github import CloseIssue, CommitFiles, MergePull, PullBody
@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.request_run import BOT, ENDING_COMMENT_PATCH
     from workflows.revert import open_revert_pull_request
     from workflows.saga import Saga
+    from workflows.update_checklist import UPDATE_CHECKLIST_PATCH, finish, update_steps
     from workflows.update_rounds import UpdateFailed, UpdateRounds, manifest_version
 
 UPDATE_REGENERATES_PATCH = "update-regenerates-on-changes"  # earlier runs ended instead
@@ -81,12 +82,21 @@ class IntegrationUpdateWorkflow(UpdateRounds):
     @workflow.run
     async def run(self, inp: UpdateInput) -> UpdateResult:
         self._inp = self._begin(inp)
+        self._checklist = workflow.patched(UPDATE_CHECKLIST_PATCH)
+        if self._checklist:
+            self._progress.steps, self._progress.kind = update_steps(), "update"
         return await self._ended(guarded(self._update(inp), self._undo_and_explain,
                                          UpdateFailed), UpdateFailed, lambda r: r.outcome)
 
     async def _undo_and_explain(self, err: BaseException) -> None:
-        _, _, failures = await self._undo(err)
+        category, message, failures = await self._undo(err)
         self._progress.state = "FAILED"
+        if self._checklist and self._progress.current_step != "validate":
+            finish(self._progress, StepStatus.FAILED, message)
+            self._progress.error, self._progress.error_category = message, category
+            self._progress.next_step = self._next_words(err)
+            self._progress.waiting_for_approval = False
+            await self._publish(final=True)
         if isinstance(err, UpdateFailed) and err.type in REFUSAL_TYPES.values():
             return  # the request's own problem, already answered on the issue
         extra = f" {self._revert_note}" if self._revert_note else ""
@@ -132,7 +142,10 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         await self._event(EventType.REVIEW_COMPLETED, "merged", {
             "approved_by": who, "version": new_version, "pr": pr_number})
         deployment = await self._deploy(inp, update.slug, files, new_version, merged_sha)
-        self._progress.current_step = "finish"
+        await self._at("finish")
+        if self._checklist:
+            finish(self._progress, StepStatus.DONE, "issue closed")
+            await self._publish(final=True)
         await self._comment(f"update-result/{workflow.info().run_id}", (
             f"{request_texts.mentions([self._requested_by])} "
             f"`{update.slug}` {old_version} -> {new_version} ({bump.value}"
@@ -171,7 +184,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
             await self._comment("update-result", text)
             return UpdateResult(slug=update.slug, outcome="unknown_integration", message=text)
         root = f"integrations/{update.slug}/"
-        self._progress.current_step = "read"
+        await self._at("read")
         old_files: dict[str, str] = await workflow.execute_activity(
             read_repo_files, RepoFilesQuery(repo=inp.repo, prefix=root, ref="main"),
             **GITHUB_STEP)
@@ -195,7 +208,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                                  old_files: dict[str, str], old_version: str,
                                  generated: Generated) -> int:
         files, _, _, new_version, bump = generated
-        self._progress.current_step = "pull_request"
+        await self._at("pull_request")
         branch = self._progress.branch = f"{UPDATE_BRANCH_PREFIX}{update.slug}"
         pull = await open_bot_pull_request(
             self._saga, repo=inp.repo, branch=branch, files=files,
@@ -216,7 +229,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         who approved, and the approved generation."""
         reviewer_comments: list[str] = []
         while True:
-            self._progress.current_step = "review"
+            await self._at("review")
             head_sha = self._progress.head_sha
             breaking = generated[2].breaking
             review = await self._review(inp, pr_number, head_sha, self._progress.branch,
@@ -270,7 +283,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
                              generated: Generated, reviewer: str) -> None:
         """Commit the regenerated files on the PR's branch and refresh its description."""
         files, new_version = generated[0], generated[3]
-        self._progress.current_step = "pull_request"
+        await self._at("pull_request")
         commit = await workflow.execute_activity(
             commit_files,
             CommitFiles(repo=inp.repo, branch=self._progress.branch, files=files,
@@ -286,10 +299,10 @@ class IntegrationUpdateWorkflow(UpdateRounds):
 
     async def _wait_for_decision(self, inp: UpdateInput,
                                  reasons: list[str]) -> ApprovalDecision | ChangeRequest:
-        self._progress.current_step = "approval"
         self._reasons = reasons
         deadline = workflow.now() + inp.approval_expiry
         self._progress.waiting_for_approval = True
+        await self._at("approval")
         await self._comment("update-approval", "A human review is required before merging: "
                             + "; ".join(reasons) + ". Approve the pull request (or comment "
                             "/approve, or `ccb approve`).")
@@ -304,7 +317,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
     async def _merge_update(self, inp: UpdateInput, update: UpdateRequest, pr_number: int,
                             old_files: dict[str, str], old_version: str,
                             files: dict[str, str], new_version: str) -> str:
-        self._progress.current_step = "merge"
+        await self._at("merge")
         await self._await_credentials(update.slug, inp.environment, files, inp.requested_by,
                                       inp, UpdateFailed)
         root = f"integrations/{update.slug}/"
@@ -335,10 +348,14 @@ class IntegrationUpdateWorkflow(UpdateRounds):
 
     async def _deploy(self, inp: UpdateInput, slug: str, files: dict[str, str],
                       version: str, commit_sha: str) -> str:
-        self._progress.current_step = "deploy"
+        await self._at("deploy")
         deployed = await self._deploy_version(inp.environment, slug, version, files,
                                               commit_sha, f"update issue #{inp.issue_number}")
         if deployed is None:
+            self._progress.state = "APPROVED"  # merged, not deployed by this run
+            if self._checklist:
+                step = self._step("deploy")
+                step.status, step.note = StepStatus.SKIPPED, "auto-deployment is off"
             return (f"Auto-deployment is off in {inp.environment}: deploy with "
                     f"`ccb deploy {slug} --env {inp.environment}`.")
         self._progress.state = "ACTIVE"

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import fix_rounds
     from workflows.policies import LOCAL_HEARTBEATING_STEP, LOCAL_STEP
     from workflows.request_run import RequestRun
+    from workflows.update_checklist import move_to
 
 DECLARED_BUMP = {ChangeKind.BREAKING: Bump.MAJOR, ChangeKind.FEATURE: Bump.MINOR,
                  ChangeKind.FIX: Bump.PATCH}
@@ -53,6 +54,15 @@ class UpdateRounds(RequestRun):
     """The update workflow's generation rounds (its class derives from this one)."""
 
     _remember: dict[str, object]
+    _checklist = False  # set at the start of a run: whether it keeps the issue's checklist
+
+    async def _at(self, name: str) -> None:
+        """The update's current step; with its checklist (``update-checklist``) shown on the
+        issue, with the state label."""
+        self._progress.current_step = name
+        if self._checklist:
+            move_to(self._progress, name)
+            await self._publish()
 
     async def _generate_until_green(
         self, inp: UpdateInput, update: UpdateRequest, lookup: IntegrationLookup,
@@ -74,7 +84,7 @@ class UpdateRounds(RequestRun):
         stop_when_stalled = workflow.patched(fix_rounds.STALLED_PATCH)
         last_round: dict[str, str] = {}
         for attempt in range(1, inp.max_fix_rounds + 1):
-            self._progress.current_step = "generate"
+            await self._at("generate")
             if backend == Backend.CLAUDE:
                 files, compat, new_version, bump = await self._claude_round(
                     update, lookup, old_files, previous, old_version, findings, attempt,
@@ -96,11 +106,11 @@ class UpdateRounds(RequestRun):
                                    type=fix_rounds.STALLED_TYPE, non_retryable=True)
             last_round = dict(files)
 
-            self._progress.current_step = "check"
+            await self._at("check")
             findings = await self._check(update.slug, files)
             if any(f.severity == "error" for f in findings):
                 continue
-            self._progress.current_step = "test"
+            await self._at("test")
             tested = files if compat.breaking else {**files, **previous_tests(old_files, root)}
             report = await self._test(TestRequest(slug=update.slug, files=tested,
                                                   coverage_gate=inp.coverage_gate))
@@ -119,7 +129,7 @@ class UpdateRounds(RequestRun):
 
     async def _compare(self, slug: str, old_files: dict[str, str],
                        new_files: dict[str, str]) -> CompatReport:
-        self._progress.current_step = "compatibility"
+        await self._at("compatibility")
         report: CompatReport = await workflow.execute_activity(
             compare_public_api, CompatInput(slug=slug, old_files=old_files, new_files=new_files),
             **LOCAL_HEARTBEATING_STEP)
