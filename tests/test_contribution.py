@@ -29,6 +29,7 @@ from rules.contribution import contributed_version
 from starter.routing import ContributionMerged, Ignored, route
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
+from tests.creation_recording import keep_history
 from tests.deploy_helpers import deploy_environment
 from tests.figures import figure
 from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
@@ -95,6 +96,20 @@ def hooked_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch, temporal_add
         yield world
 
 
+async def _replays(client: Client, workflow_id: str, name: str) -> None:
+    """The run's history replays on today's code (kept as a fixture when recording)."""
+    from temporalio.worker import Replayer
+
+    from infra.payload_codec import data_converter
+    from workflows.registry import ALL_WORKFLOWS
+
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    keep_history(history, name)
+    replayed = await Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter()
+                              ).replay_workflow(history, raise_on_replay_failure=False)
+    assert replayed.replay_failure is None, replayed.replay_failure
+
+
 async def _result(client: Client, workflow_id: str) -> ContributionResult:
     handle = await wait_for_run(client, workflow_id, timeout=120)
     return await client.get_workflow_handle(
@@ -147,6 +162,7 @@ async def test_a_persons_merged_change_is_recorded_as_a_version_and_a_failing_on
         async with httpx.AsyncClient(base_url=world.starter_url, trust_env=False) as http:
             again = await deliver(http, "pull_request", closed, secret=SECRET)
         assert again.status_code == 202 and again.json()["status"] == "exists", again.text
+        await _replays(client, wid, "contribution_recorded")
     [one] = result.integrations
     assert (one.slug, one.version, one.outcome) == ("acme-weather", "1.1.0", "recorded")
     [two] = bad.integrations
@@ -198,8 +214,9 @@ async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_al
                              lambda t: json.dumps({**json.loads(t), "version": "0.2.0"},
                                                   indent=2), "acme-weather 0.2.0")
             merged = world.as_user("carol").get_pull(number).merge(merge_method="squash")
-            result = await _result(client, names.contribution_workflow_id(
-                world.repo, number, merged.sha))
+            wid = names.contribution_workflow_id(world.repo, number, merged.sha)
+            result = await _result(client, wid)
+            await _replays(client, wid, "contribution_deployed")
         [one] = result.integrations
         assert (one.outcome, one.version) == ("deployed", "0.2.0"), one.line
         registry = open_registry(get_settings().registry_url)
