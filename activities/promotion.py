@@ -13,11 +13,13 @@ from models.events import EventType
 from models.promotion import (
     EnvironmentStep,
     GateVerdict,
+    OlderVersionsQuery,
     PromotionGateQuery,
     PromotionPlan,
     PromotionPlanQuery,
 )
 from rules.promotion import GateRecords, after, entry_policy, gate_problems
+from rules.semver import parse_version
 
 
 @activity.defn
@@ -62,4 +64,24 @@ def check_promotion_gates(query: PromotionGateQuery) -> GateVerdict:
         approver=query.approver, needs_approval=query.needs_approval))
 
 
-PROMOTION_ACTIVITIES = [promotion_plan, check_promotion_gates]
+MAX_SUPERSEDED = 10  # the newest older versions told; older ones' promotions ended long ago
+
+
+@activity.defn
+def older_versions(query: OlderVersionsQuery) -> list[str]:
+    """The recorded versions of the integration below ``query.version``, newest first (their
+    promotions, if one still waits, are superseded by this one). A read."""
+    mine = _semver_key(query.version)
+    older = [v.version for v in _registry().versions(query.slug)
+             if _semver_key(v.version) < mine]
+    return sorted(older, key=_semver_key, reverse=True)[:MAX_SUPERSEDED]
+
+
+def _semver_key(version: str) -> tuple[int, int, int]:
+    try:
+        return parse_version(version)
+    except ValueError:
+        return (-1, -1, -1)
+
+
+PROMOTION_ACTIVITIES = [promotion_plan, check_promotion_gates, older_versions]

@@ -112,3 +112,15 @@ class GateVerdict(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+class OlderVersionsQuery(BaseModel):
+    slug: str = Field(pattern=SLUG_PATTERN)
+    version: str = Field(pattern=SEMVER_PATTERN)
+
+
+class SupersededBy(BaseModel):
+    """A newer version of the integration started its own promotion."""
+
+    version: str = Field(pattern=SEMVER_PATTERN)
+    commit_sha: str = Field(default="", max_length=64)

@@ -6,21 +6,26 @@ comment on the pull request says so; a redelivered webhook records nothing twice
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError
 
 from infra.settings import get_settings
 from models.contribution import ContributionResult
+from models.deployment import Environment
 from models.events import EventType
 from models.manifest import SEMVER_PATTERN
+from models.promotion import PromotionProgress, PromotionResult, promotion_workflow_id
 from models.states import IntegrationState
 from models.webhooks import PullRequestEvent
 from registry.deployments import live_deployment
@@ -30,7 +35,7 @@ from starter.routing import ContributionMerged, Ignored, route
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
 from tests.creation_recording import keep_history
-from tests.deploy_helpers import deploy_environment
+from tests.deploy_helpers import QUICK_TUNING, deploy_environment
 from tests.figures import figure
 from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
 from tests.webhook_helpers import deliver
@@ -194,12 +199,20 @@ async def test_a_persons_merged_change_is_recorded_as_a_version_and_a_failing_on
 async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_allow(
         client: Client, temporal_address: str, task_queue: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CCB_ENVIRONMENTS", "development")  # no promotion after it
-    with deploy_environment(monkeypatch) as data, webhook_world(
+    """...and its promotion supersedes the older version's, which waited for a person."""
+    with contextlib.ExitStack() as stack:
+        data = stack.enter_context(deploy_environment(monkeypatch))
+        monkeypatch.setenv("CCB_ENVIRONMENTS", "development,production")  # before the starter
+        monkeypatch.setenv("CCB_DEPLOY_TUNING", json.dumps({
+            "development": QUICK_TUNING, "production": QUICK_TUNING}))
+        world = stack.enter_context(webhook_world(
             data, monkeypatch, temporal_address=temporal_address, task_queue=task_queue,
-            secret=SECRET, deploy=True) as world:
+            secret=SECRET, deploy=True))
         skip_issue_numbers(world, 200)
-        async with running_worker(client, task_queue):
+        older = client.get_workflow_handle(promotion_workflow_id("acme-weather", "0.1.0"),
+                                           result_type=PromotionResult)
+        newer = client.get_workflow_handle(promotion_workflow_id("acme-weather", "0.2.0"))
+        async with running_worker(client, task_queue), _ended(older, newer):
             issue = world.new_issue()
             run = await wait_for_run(client, world.request_handle(client, issue).id)
             waiting = await wait_for_approval_wait(run)
@@ -210,6 +223,7 @@ async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_al
             first = live_deployment(open_registry(get_settings().registry_url),
                                     "acme-weather", "development")
             assert first is not None and first.version == "0.1.0"
+            await _waits_for_production(older)
             number = _change(world, "carol/minor", "integrations/acme-weather/manifest.json",
                              lambda t: json.dumps({**json.loads(t), "version": "0.2.0"},
                                                   indent=2), "acme-weather 0.2.0")
@@ -217,6 +231,9 @@ async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_al
             wid = names.contribution_workflow_id(world.repo, number, merged.sha)
             result = await _result(client, wid)
             await _replays(client, wid, "contribution_deployed")
+            superseded = await older.result()  # 0.1.0 no longer waits for a person
+        assert superseded.reached == Environment.DEVELOPMENT
+        assert superseded.stopped.startswith("superseded: 0.2.0 was merged after it")
         [one] = result.integrations
         assert (one.outcome, one.version) == ("deployed", "0.2.0"), one.line
         registry = open_registry(get_settings().registry_url)
@@ -227,3 +244,25 @@ async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_al
         assert "0.1.0 -> 0.2.0 is recorded" in said and "live in development" in said
         figure(f"contribution #{number} by carol: acme-weather 0.1.0 ({first.color}) -> "
                f"0.2.0 ({live.color}) live, merge {merged.sha[:7]}")
+
+
+async def _waits_for_production(handle: WorkflowHandle) -> None:
+    progress = None
+    for _ in range(400):  # bounded: 0.1.0's live checks in development, then the wait
+        with contextlib.suppress(RPCError):
+            progress = await handle.query("progress", result_type=PromotionProgress)
+            if progress is not None and progress.waiting_for == Environment.PRODUCTION:
+                return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"the promotion of 0.1.0 never waited for production: {progress}")
+
+
+@contextlib.asynccontextmanager
+async def _ended(*handles: WorkflowHandle) -> AsyncIterator[None]:
+    """Promotions this test started end with it (their ids are the slug's and version's)."""
+    try:
+        yield
+    finally:
+        for handle in handles:
+            with contextlib.suppress(RPCError):
+                await handle.terminate("the test is over")

@@ -16,14 +16,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ChildWorkflowError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.github_issues import upsert_bot_comment
     from activities.github_review import read_repo_files
     from activities.lifecycle import record_event
-    from activities.promotion import check_promotion_gates, promotion_plan
+    from activities.promotion import check_promotion_gates, older_versions, promotion_plan
     from activities.reverify import reverify_live
     from models.deploy import DeployInput, DeployResult, deploy_workflow_id
     from models.deployment import Environment
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from models.promotion import (
         EnvironmentStep,
         GateVerdict,
+        OlderVersionsQuery,
         PromoteAnswer,
         PromoteRequest,
         PromotionGateQuery,
@@ -43,6 +44,8 @@ with workflow.unsafe.imports_passed_through():
         PromotionProgress,
         PromotionResult,
         StepStatus,
+        SupersededBy,
+        promotion_workflow_id,
     )
     from models.reverify import LiveIntegration, Reverification
     from models.update import RepoFilesQuery
@@ -52,6 +55,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.promotion_texts import environments_comment, waiting_comment
 
 BOT = "ccb-bot"
+# Earlier runs left an older version's promotion waiting; now a newer one ends it.
+SUPERSEDES_PATCH = "promotion-supersedes-older"
 
 
 @workflow.defn(name="PromotionWorkflow")
@@ -61,12 +66,18 @@ class PromotionWorkflow:
         self._progress: PromotionProgress | None = None
         self._approvals: dict[Environment, PromoteRequest] = {}
         self._hosts: dict[str, str] = {}
+        self._superseded_by: SupersededBy | None = None
 
     # -- messages ------------------------------------------------------------------------------
 
     @workflow.query
     def progress(self) -> PromotionProgress | None:
         return self._progress
+
+    @workflow.signal
+    def superseded(self, newer: SupersededBy) -> None:
+        """A newer version's promotion started: a wait for a person here ends."""
+        self._superseded_by = self._superseded_by or newer
 
     @workflow.update
     async def promote(self, request: PromoteRequest) -> PromoteAnswer:
@@ -138,6 +149,8 @@ class PromotionWorkflow:
                                            commit_sha=inp.commit_sha,
                                            environments=[first, *plan.steps])
         self._hosts = plan.hosts
+        if workflow.patched(SUPERSEDES_PATCH):
+            await self._supersede_older(inp)
         for early in inp.approvals:  # given with a restart (`ccb promote`, `/promote`)
             if not self._approval_problem(early):
                 self._approvals[early.environment] = early
@@ -166,6 +179,12 @@ class PromotionWorkflow:
                               "`promotion` flag): deploy it with `ccb deploy` if you must")
         if step.policy == PromotionPolicy.APPROVAL and env not in self._approvals:
             if not await self._await_approval(step, previous):
+                newer = self._superseded_by
+                if newer is not None:
+                    return self._stop(step, StepStatus.STOPPED, (
+                        f"superseded: {newer.version} was merged after it and is being "
+                        f"promoted; `ccb promote {inp.slug} --to {env} --version "
+                        f"{inp.version}` still promotes this one"))
                 return self._stop(step, StepStatus.STOPPED,
                                   f"nobody promoted it to {env} within "
                                   f"{inp.approval_expiry.days} days: `/promote {env}` later "
@@ -256,13 +275,31 @@ class PromotionWorkflow:
                 repo=inp.repo, number=inp.issue_number, marker=f"promotion-waiting-{env}",
                 body=waiting_comment(inp, env, previous)), **GITHUB_STEP)
         try:
-            await workflow.wait_condition(lambda: env in self._approvals,
-                                          timeout=inp.approval_expiry)
+            await workflow.wait_condition(
+                lambda: env in self._approvals or self._superseded_by is not None,
+                timeout=inp.approval_expiry)
+            if env not in self._approvals:
+                return False  # superseded by a newer version's promotion
         except TimeoutError:
             return False
         finally:
             self._progress_required().waiting_for = None
         return True
+
+    async def _supersede_older(self, inp: PromotionInput) -> None:
+        """Tell the promotions of older versions (one may still wait for a person) that this
+        version supersedes them; one that has ended, or never ran, is not there to tell."""
+        older: list[str] = await workflow.execute_activity(
+            older_versions, OlderVersionsQuery(slug=inp.slug, version=inp.version),
+            **LOCAL_STEP)
+        for version in older:
+            try:
+                await workflow.get_external_workflow_handle(
+                    promotion_workflow_id(inp.slug, version)).signal(
+                    PromotionWorkflow.superseded,
+                    SupersededBy(version=inp.version, commit_sha=inp.commit_sha))
+            except FailureError:
+                continue
 
     # -- small helpers -------------------------------------------------------------------------
 
