@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 import registry.usage  # noqa: F401 - registers the llm_calls table for create_all
@@ -82,13 +82,30 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+SCHEMA_TRIES = 5
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the tables that are missing. Two processes starting on a fresh database (the
+    starter and the worker under ``ccb up``) race: both see a table missing and one's CREATE
+    fails with "already exists"; the loser looks again and finds it there."""
+    for attempt in range(SCHEMA_TRIES):
+        try:
+            SQLModel.metadata.create_all(engine)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError) as exc:
+            lost = "already exists" in str(exc) or "pg_type_typname_nsp_index" in str(exc)
+            if not lost or attempt == SCHEMA_TRIES - 1:
+                raise
+
+
 class Registry:
     """Data functions over one database."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        SQLModel.metadata.create_all(self.engine)
+        create_schema(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -153,3 +153,31 @@ def test_a_blob_is_stored_once_and_read_back(any_registry: Registry) -> None:
         count = session.exec(select(func.count()).select_from(PayloadBlob)  # type: ignore[call-overload]
                              .where(PayloadBlob.digest == digest)).one()
     assert tuple(count) == (1,)
+
+
+def test_processes_starting_together_on_a_fresh_database_all_get_the_schema(
+        tmp_path: Path) -> None:
+    """`ccb up` starts the starter and the worker at once on a new data dir: both create the
+    schema, and neither may fail because the other created a table first."""
+    import threading
+
+    from registry.store import Registry
+
+    for round_ in range(6):
+        url = f"sqlite:///{tmp_path / f'fresh-{round_}.db'}"
+        start, failures = threading.Barrier(6), []
+
+        def open_it(url: str = url, start: threading.Barrier = start,
+                    failures: list[str] = failures) -> None:
+            start.wait()
+            try:
+                Registry(url).ping()
+            except Exception as exc:  # what a racing process would die of
+                failures.append(repr(exc)[:200])
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == [], failures
