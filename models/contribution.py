@@ -27,9 +27,10 @@ class ContributionVersionQuery(BaseModel):
 
 
 class ContributionVersion(BaseModel):
-    """The version the merged commit is recorded as, and why when not the manifest's."""
+    """The version the merged commit is recorded as ('' when none: ``note`` says why and
+    which bump would release it)."""
 
-    version: str
+    version: str = ""
     note: str = ""
 
 
@@ -37,7 +38,7 @@ class SlugOutcome(BaseModel):
     """What became of one integration the pull request changed."""
 
     slug: str
-    outcome: str  # deployed | recorded | not_deployed | unknown | removed
+    outcome: str  # deployed | recorded | not_deployed | not_recorded | unknown | removed
     version: str = ""
     line: str  # the sentence the pull request's comment says about it
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -54,20 +54,22 @@ def _key(version: str) -> tuple[int, ...]:
 
 @given(st.lists(st.tuples(VERSIONS, SHAS), max_size=8, unique_by=lambda r: r[0]),
        st.one_of(VERSIONS, st.text(max_size=12), st.just("")), SHAS)
-def test_a_contributed_version_is_new_above_every_recorded_one_and_stable_for_its_commit(
+def test_a_contributed_version_is_the_manifests_when_new_and_stable_for_its_commit(
         recorded: list[tuple[str, str]], manifest: str, sha: str) -> None:
-    version, note = contributed_version(recorded, manifest, sha)
-    assert re.fullmatch(SEMVER_PATTERN, version)
+    version, why = contributed_version(recorded, manifest, sha)
     mine = [v for v, s in recorded if s == sha]
     if mine:  # a retried run: the commit keeps the version it was recorded as
-        assert (version, note) == (mine[0], "")
+        assert (version, why) == (mine[0], "")
         return
-    assert version not in {v for v, _ in recorded}
-    assert all(_key(version) > _key(v) for v, _ in recorded)
-    if note == "":  # the person's bump, taken as written
-        assert version == manifest.strip() or not recorded
-    else:
-        assert version in note
+    above = re.fullmatch(SEMVER_PATTERN, manifest.strip()) and all(
+        _key(manifest.strip()) > _key(v) for v, _ in recorded)
+    if above:  # the person's bump, taken as written
+        assert (version, why) == (manifest.strip(), "")
+    else:  # nothing recorded, and what to bump it to
+        assert version == "" and "manifest.json" in why and "new pull request" in why
+        if recorded:
+            highest = max((v for v, _ in recorded), key=_key)
+            assert f"not above the recorded {highest}" in why
 
 
 def _closed_payload(*, merged: bool, body: str | None, head_ref: str, base_ref: str) -> dict:
@@ -121,15 +123,22 @@ async def _result(client: Client, workflow_id: str) -> ContributionResult:
         workflow_id, run_id=handle.run_id, result_type=ContributionResult).result()
 
 
-def _change(world: WebhookWorld, branch: str, path: str, edit: object, message: str) -> int:
-    """carol (write access) pushes one commit to a new branch and opens a pull request."""
+def _change(world: WebhookWorld, branch: str, edits: dict[str, Callable[[str], str]],
+            message: str) -> int:
+    """carol (write access) pushes one commit per edited file to a new branch and opens a
+    pull request."""
     repo = world.as_user("carol")
     repo.create_git_ref(f"refs/heads/{branch}", repo.get_branch("main").commit.sha)
-    found = repo.get_contents(path, ref=branch)
-    text = edit(found.decoded_content.decode())  # type: ignore[operator]
-    repo.update_file(path, message, text, found.sha, branch=branch)
+    for path, edit in edits.items():
+        found = repo.get_contents(path, ref=branch)
+        repo.update_file(path, message, edit(found.decoded_content.decode()), found.sha,
+                         branch=branch)
     return repo.create_pull(title=message, body="A change by hand.", head=branch,
                             base="main").number
+
+
+def _version(version: str) -> Callable[[str], str]:
+    return lambda text: json.dumps({**json.loads(text), "version": version}, indent=2)
 
 
 async def test_a_persons_merged_change_is_recorded_as_a_version_and_a_failing_one_is_not_current(
@@ -146,20 +155,26 @@ async def test_a_persons_merged_change_is_recorded_as_a_version_and_a_failing_on
         assert created.slug == "acme-weather"
 
         # carol bumps the manifest to 1.1.0 by hand, and merges her own pull request
-        bump = _change(world, "carol/timeout", f"{root}manifest.json",
-                       lambda t: json.dumps({**json.loads(t), "version": "1.1.0"}, indent=2),
+        bump = _change(world, "carol/timeout", {f"{root}manifest.json": _version("1.1.0")},
                        "Bump acme-weather to 1.1.0")
         merged = world.as_user("carol").get_pull(bump).merge(merge_method="merge")
         wid = names.contribution_workflow_id(world.repo, bump, merged.sha)
         result = await _result(client, wid)
 
-        # then a change that breaks its tests, without a bump
-        broken = _change(world, "carol/broken", f"{root}tests/test_client.py",
-                         lambda t: t + "\n\ndef test_carol_broke_it():\n    assert 1 == 2\n",
-                         "A test that fails")
+        # then a change that breaks its tests, bumped to 1.1.1
+        broken = _change(world, "carol/broken", {
+            f"{root}tests/test_client.py":
+                lambda t: t + "\n\ndef test_carol_broke_it():\n    assert 1 == 2\n",
+            f"{root}manifest.json": _version("1.1.1")}, "A test that fails")
         bad_merge = world.as_user("carol").get_pull(broken).merge(merge_method="squash")
         bad = await _result(client, names.contribution_workflow_id(world.repo, broken,
                                                                    bad_merge.sha))
+        # and a README change whose manifest still says 1.1.1: no version to record
+        docs = _change(world, "carol/docs", {f"{root}README.md": lambda t: t + "\nMore.\n"},
+                       "README: more")
+        docs_merge = world.as_user("carol").get_pull(docs).merge(merge_method="squash")
+        unbumped = await _result(client, names.contribution_workflow_id(world.repo, docs,
+                                                                        docs_merge.sha))
         # the merge's webhook delivered again (GitHub redelivers) starts nothing new
         [closed] = [d["payload"] for d in world.forge.deliveries()
                     if (d["event"], d["action"]) == ("pull_request", "closed")
@@ -172,10 +187,15 @@ async def test_a_persons_merged_change_is_recorded_as_a_version_and_a_failing_on
     assert (one.slug, one.version, one.outcome) == ("acme-weather", "1.1.0", "recorded")
     [two] = bad.integrations
     assert (two.version, two.outcome) == ("1.1.1", "not_deployed")
+    [three] = unbumped.integrations
+    assert (three.version, three.outcome) == ("", "not_recorded")
+    assert "not above the recorded 1.1.1: bump `version`" in three.line
+    assert "1.1.2 for a fix, 1.2.0 for a feature" in three.line
     registry = open_registry(get_settings().registry_url)
     rows = {v.version: v for v in registry.versions("acme-weather")}
     assert rows["1.1.0"].commit_sha == merged.sha and rows["1.1.0"].pr_number == bump
-    assert rows["1.1.1"].commit_sha == bad_merge.sha
+    assert rows["1.1.1"].commit_sha == bad_merge.sha and set(rows) == {"0.1.0", "1.1.0",
+                                                                       "1.1.1"}
     assert registry.get("acme-weather").current_version == "1.1.0"  # the failing one is not
     gates = {e.payload["version"]: e.payload for e in registry.events("acme-weather")
              if e.type == EventType.VERSION_RECORDED}
@@ -188,7 +208,7 @@ async def test_a_persons_merged_change_is_recorded_as_a_version_and_a_failing_on
     assert "`acme-weather` 0.1.0 -> 1.1.0 is recorded" in said[0], said[0]  # the first: 0.1.0
     assert "auto-deployment is off in development" in said[0]
     [bad_said] = [c for c in world.bot_comments(broken) if "merged this pull request" in c]
-    assert "recorded as the next patch, 1.1.1" in bad_said
+    assert "`acme-weather` 1.1.0 -> 1.1.1" in bad_said
     assert "is recorded but not deployed: its tests failed" in bad_said
     assert "cannot be promoted" in bad_said
     desc = await client.get_workflow_handle(wid).describe()
@@ -224,9 +244,9 @@ async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_al
                                     "acme-weather", "development")
             assert first is not None and first.version == "0.1.0"
             await _waits_for_production(older)
-            number = _change(world, "carol/minor", "integrations/acme-weather/manifest.json",
-                             lambda t: json.dumps({**json.loads(t), "version": "0.2.0"},
-                                                  indent=2), "acme-weather 0.2.0")
+            number = _change(world, "carol/minor", {
+                "integrations/acme-weather/manifest.json": _version("0.2.0")},
+                "acme-weather 0.2.0")
             merged = world.as_user("carol").get_pull(number).merge(merge_method="squash")
             wid = names.contribution_workflow_id(world.repo, number, merged.sha)
             result = await _result(client, wid)

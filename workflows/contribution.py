@@ -1,8 +1,10 @@
 """A person's own pull request that changed an integration, merged (issue 13, item 3).
 
 The merge is the person's approval (the starter checked their write access): nothing is
-merged or reverted here. For each integration the merge touched, the merged files are
-checked and tested in the sandbox, the commit is recorded as a version with those gates
+merged or reverted here. For each integration the merge touched whose merged manifest.json
+names a version above every recorded one (else nothing is recorded, and the comment says
+which bump releases the change), the merged files are checked and tested in the sandbox,
+the commit is recorded as that version with those gates
 (tests and the security scan for that sha, the merger as approver), and, when they passed
 and the first environment's flags allow it, deployed blue-green like an update, after which
 the promotion takes it on. One comment on the pull request says what became of each.
@@ -98,6 +100,16 @@ class ContributionWorkflow:
             return SlugOutcome(slug=slug, outcome="removed", line=(
                 f"`{slug}`'s folder was removed; the running {lookup.current_version or 'version'}"
                 f" stays as it is: take it down with `ccb deprecate {slug}`."))
+        manifest = _manifest(files.get(f"{root}manifest.json", ""))
+        chosen: ContributionVersion = await workflow.execute_activity(
+            contribution_version, ContributionVersionQuery(
+                slug=slug, manifest_version=str(manifest.get("version") or "")[:40],
+                commit_sha=inp.merge_sha), **LOCAL_STEP)
+        version = chosen.version
+        if not version:  # a version is its manifest's: nothing new to record or deploy
+            return SlugOutcome(slug=slug, outcome="not_recorded", line=(
+                f"`{slug}`: no new version is recorded or deployed, because {chosen.note}. "
+                f"{lookup.current_version or 'The recorded version'} keeps running."))
         findings: list[Finding] = await workflow.execute_activity(
             check_generated_code, CheckRequest(slug=slug, files=files), **sandbox_step())
         report: TestReport = await workflow.execute_activity(
@@ -105,12 +117,6 @@ class ContributionWorkflow:
         scan = security_scan(findings)
         errors = [f for f in findings if f.severity == "error"]
         passed = report.passed and report.meets_coverage and not errors
-        manifest = _manifest(files.get(f"{root}manifest.json", ""))
-        chosen: ContributionVersion = await workflow.execute_activity(
-            contribution_version, ContributionVersionQuery(
-                slug=slug, manifest_version=str(manifest.get("version") or "")[:40],
-                commit_sha=inp.merge_sha), **LOCAL_STEP)
-        version = chosen.version
         base = f"{workflow.info().workflow_id}/{slug}"
         await self._event(f"{base}/tests", EventType.TESTS_COMPLETED, slug, {
             **report.model_dump(mode="json", include={
@@ -129,8 +135,6 @@ class ContributionWorkflow:
                    "approved_by": inp.merged_by, "approved_sha": inp.head_sha,
                    "source": "contribution"}), **LOCAL_STEP)
         said = f"`{slug}` {lookup.current_version or 'new'} -> {version}"
-        if chosen.note:
-            said += f" ({chosen.note})"
         if not passed:
             why = ("its tests failed" if not report.passed else
                    f"coverage {report.coverage_percent or 0:.0f}% is below the "
