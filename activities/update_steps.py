@@ -36,7 +36,8 @@ def find_integration(slug: str) -> IntegrationLookup:
             request = dict(remembered.get("request") or request)
             renames = [tuple(pair) for pair in remembered.get("renames") or []]
     return IntegrationLookup(found=True, slug=slug, current_version=row.current_version,
-                             state=row.state, request=request, renames=renames)
+                             state=row.state, request=request, renames=renames,
+                             issue_number=row.issue_number)
 
 
 

@@ -37,6 +37,7 @@ class IntegrationLookup(BaseModel):
     state: str = ""
     request: dict[str, object] = Field(default_factory=dict)
     renames: list[tuple[str, str]] = Field(default_factory=list)
+    issue_number: int | None = None  # the request issue it was created from
     known: list[str] = Field(default_factory=list)
 
 

@@ -262,6 +262,7 @@ async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_al
         assert registry.get("acme-weather").current_version == "0.2.0"
         [said] = [c for c in world.bot_comments(number) if "merged this pull request" in c]
         assert "0.1.0 -> 0.2.0 is recorded" in said and "live in development" in said
+        assert f"`/promote <environment>` on #{issue}" in said  # its request issue
         figure(f"contribution #{number} by carol: acme-weather 0.1.0 ({first.color}) -> "
                f"0.2.0 ({live.color}) live, merge {merged.sha[:7]}")
 

@@ -185,11 +185,15 @@ class ContributionWorkflow:
                 f"{inert(str(root_cause(err))[:300])}. The version before it still serves."))
         await start_promotion(PromotionInput(
             slug=slug, version=version, commit_sha=inp.merge_sha,
-            from_environment=Environment(env), repo=inp.repo, issue_number=None,
+            from_environment=Environment(env), repo=inp.repo,
+            issue_number=lookup.issue_number,  # where `/promote` for the integration works
             requested_by=inp.merged_by))
+        onward = (f" Its promotion goes on from there; `/promote <environment>` on #"
+                  f"{lookup.issue_number} (or `ccb promote {slug}`) lets it in where a person "
+                  "must." if lookup.issue_number else "")
         return SlugOutcome(slug=slug, outcome="deployed", version=version, line=(
             f"{recorded} and live in {env} ({deployed.color.value}, blue-green); roll back "
-            f"with `ccb rollback {slug}`."))
+            f"with `ccb rollback {slug}`.{onward}"))
 
     async def _event(self, event_id: str, kind: EventType, slug: str,
                      payload: dict[str, object]) -> None:
