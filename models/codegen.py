@@ -68,6 +68,9 @@ class GenerateInput(BaseModel):
     previous_files: dict[str, str] = Field(default_factory=dict)
     integration_key: str
     attempt: int = 1
+    # An update's: each endpoint's operation name in the live version ("GET /path" -> name),
+    # kept so that an added endpoint never renames one people already call.
+    operation_names: dict[str, str] = Field(default_factory=dict)
 
 
 class GeneratedCode(BaseModel):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from activities.codegen.offline_update import generate_update, renames
 from activities.compat import compare_apis, only_adds_optional_parameters, public_api
 from activities.review_checks import error_handling_findings, rule_findings
 from models.bump import Bump
-from models.request import Endpoint
+from models.request import Endpoint, IntegrationRequest
 from models.review import HumanReviewInput, ReviewOptions
 from models.update import UpdateGenerateInput
 from models.update_request import UpdateRequest
@@ -16,6 +20,7 @@ from models.verify import TestReport as Report
 from rules.migration_plan import migration_plan
 from rules.review_rules import human_review_decision
 from rules.semver import bump_version, strongest
+from tests.request_space import paths, requests
 from tests.update_helpers import ROOT, SLUG, base_files, sample_request
 from workflows.review import added_lines
 
@@ -146,3 +151,38 @@ def test_the_human_review_rules() -> None:
 def test_added_lines_of_a_patch() -> None:
     patch = "@@ -1,2 +1,3 @@\n a\n-b\n+c\n+d\n@@ -10 +11,2 @@\n x\n+y\n"
     assert added_lines(patch) == {2, 3, 12}
+
+
+@settings(max_examples=40, deadline=None)
+@given(requests(), st.lists(st.tuples(st.sampled_from(["GET", "POST", "DELETE"]), paths()),
+                            max_size=1), st.integers(0, 19), st.booleans())
+def test_an_added_endpoint_never_renames_one_people_already_call(
+        request: IntegrationRequest, added: list[tuple[str, str]], pick: int,
+        collide: bool) -> None:
+    """Found by a new user: adding ``GET /{start}..{end}`` next to ``GET /{date}`` renamed
+    ``get_root`` to ``get_root_by_date``, a breaking change nobody asked for. Two updates in a
+    row keep every name the live version has."""
+    from activities.codegen.offline_generator import analyze, generate
+    from models.codegen import AnalyzeInput, GenerateInput
+
+    have = {(e.method, e.path.split("?")[0]) for e in request.endpoints}
+    if collide:  # the same method and words as an existing one, one more parameter
+        like = request.endpoints[pick % len(request.endpoints)]
+        added = [(like.method, like.path.split("?")[0].rstrip("/") + "/{extra_key}"), *added]
+    new = [Endpoint(method=m, path=p, description="added") for m, p in added
+           if (m, p.split("?")[0]) not in have]
+    assume(new and len(request.endpoints) + len(new) <= 20)
+    spec = analyze(AnalyzeInput(request=request, integration_key="v1")).spec
+    files = generate(GenerateInput(request=request, spec=spec, integration_key="v1")).files
+    manifest = f"integrations/{request.slug}/manifest.json"
+    before = json.loads(files[manifest])["capabilities"]
+    current, names = request.model_dump(mode="json"), before
+    for version, endpoint in zip(("0.2.0", "0.3.0"), (new[:1], new[1:] or new[:1]), strict=True):
+        done = generate_update(UpdateGenerateInput(
+            request=current, update=UpdateRequest(slug=request.slug, kind="feature",
+                                                  change="add an endpoint", endpoints=endpoint),
+            version=version, previous_files=files))
+        files, current = done.files, done.request
+        after = json.loads(files[manifest])["capabilities"]
+        assert after[:len(names)] == names, (names, after)  # every old name, in its place
+        names = after

@@ -128,7 +128,7 @@ def generate(inp: GenerateInput) -> GeneratedCode:
     fields alone); a new reviewer comment is recorded, and a flagged file carried over from
     ``previous_files`` is dropped: only those make a revision.
     """
-    ops = operations(inp.request)
+    ops = operations(inp.request, inp.operation_names)
     unrevised = Layout(inp.request, inp.version, ops)
     root = unrevised.root
     changes_path = f"{root}/CHANGES.md"

@@ -12,10 +12,12 @@ From the stored request and an :class:`UpdateRequest`:
 
 from __future__ import annotations
 
+import json
 import re
 
 from temporalio import activity
 
+from activities.codegen.offline.operations import endpoint_key, operations
 from activities.codegen.offline_generator import analyze, generate
 from models.codegen import AnalyzeInput, GenerateInput
 from models.request import IntegrationRequest
@@ -60,15 +62,34 @@ def apply_renames(files: dict[str, str], pairs: list[tuple[str, str]]) -> dict[s
     return result
 
 
+def live_operation_names(before: IntegrationRequest, files: dict[str, str]) -> dict[str, str]:
+    """Each endpoint's operation name as the live version has it: its manifest's
+    capabilities, one per endpoint in the request's order (so names an earlier update kept or
+    renamed stay); the names the request alone gives when the manifest does not say."""
+    endpoints = [endpoint_key(op.method, op.path) for op in operations(before)]
+    try:
+        manifest = json.loads(files.get(f"integrations/{before.slug}/manifest.json", "") or "{}")
+    except ValueError:
+        manifest = {}
+    names = manifest.get("capabilities") if isinstance(manifest, dict) else None
+    if (isinstance(names, list) and len(names) == len(endpoints)
+            and all(isinstance(n, str) and n.isidentifier() for n in names)):
+        return dict(zip(endpoints, names, strict=True))
+    return {key: op.name for key, op in zip(endpoints, operations(before), strict=True)}
+
+
 def generate_update(inp: UpdateGenerateInput) -> UpdateGenerated:
     """The integration's files after the update, at ``inp.version``. Pure and deterministic."""
-    request = updated_request(IntegrationRequest.model_validate(inp.request), inp)
+    before = IntegrationRequest.model_validate(inp.request)
+    request = updated_request(before, inp)
+    names = live_operation_names(before, inp.previous_files)
     spec = analyze(AnalyzeInput(request=request, integration_key="update")).spec
     code = generate(GenerateInput(
         request=request, spec=spec, version=inp.version, findings=inp.findings,
         reviewer_comments=[f"update ({inp.update.kind.value}): {inp.update.change}",
                            *inp.reviewer_comments],
-        previous_files=inp.previous_files, integration_key="update", attempt=inp.attempt))
+        previous_files=inp.previous_files, integration_key="update", attempt=inp.attempt,
+        operation_names=names))
     new_pairs = renames(inp.update.change)
     pairs = [*inp.renames, *new_pairs]
     files = apply_renames(code.files, pairs) if pairs else code.files

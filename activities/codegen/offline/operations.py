@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -112,12 +113,20 @@ def _query(items: tuple[QueryItem, ...], taken: set[str]) -> tuple[
     return tuple(named), tuple(fixed)
 
 
-def operations(request: IntegrationRequest) -> list[Operation]:
+def endpoint_key(method: str, path: str) -> str:
+    return f"{method.upper()} {path}"
+
+
+def operations(request: IntegrationRequest,
+               keep: Mapping[str, str] | None = None) -> list[Operation]:
     """One operation per endpoint: ``GET /forecast/{city}`` -> ``get_forecast(city)``.
 
     The name is the method and the path's fixed words; names that collide get ``_by_<params>``
-    and then a number, in the order of the request.
+    and then a number, in the order of the request. ``keep`` (``endpoint_key`` -> name: the
+    names the live version gave) keeps an endpoint's name through an update, so adding an
+    endpoint that collides with one never renames the one people already call.
     """
+    keep = keep or {}
     drafts: list[tuple[str, Operation]] = []
     for endpoint in request.endpoints:
         shape = split_endpoint_path(endpoint.path)
@@ -134,16 +143,22 @@ def operations(request: IntegrationRequest) -> list[Operation]:
     counts: dict[str, int] = {}
     for base, _ in drafts:
         counts[base] = counts.get(base, 0) + 1
+    kept = {i: keep[endpoint_key(op.method, op.path)] for i, (_, op) in enumerate(drafts)
+            if endpoint_key(op.method, op.path) in keep}
+    if len(set(kept.values())) != len(kept):
+        kept = {}  # an old map that no longer names each endpoint once: name them afresh
     result: list[Operation] = []
-    taken_names: set[str] = set()
-    for base, op in drafts:
-        name = base
-        if counts[base] > 1 and op.params:
-            name = f"{base}_by_{'_and_'.join(op.params)}"[:60].rstrip("_")
-        unique, number = name, 2
-        while unique in taken_names:
-            unique, number = f"{name}_{number}", number + 1
-        taken_names.add(unique)
+    taken_names: set[str] = set(kept.values())
+    for i, (base, op) in enumerate(drafts):
+        unique = kept.get(i, "")
+        if not unique:
+            name = base
+            if counts[base] > 1 and op.params:
+                name = f"{base}_by_{'_and_'.join(op.params)}"[:60].rstrip("_")
+            unique, number = name, 2
+            while unique in taken_names:
+                unique, number = f"{name}_{number}", number + 1
+            taken_names.add(unique)
         result.append(Operation(unique, op.method, op.path, op.description, op.pieces,
                                 op.query, op.fixed_query))
     return result
