@@ -73,10 +73,13 @@ def open_pull_request(command: OpenPullRequest) -> PullRef:
 @activity.defn
 @github_activity("pull request #{number} in {repo}")
 def update_pull_request_body(command: PullBody) -> None:
-    """Replace the pull request's description. Idempotent: an equal body is not written."""
+    """Replace the pull request's description (and its title, when given: a new version's).
+    Idempotent: what is already there is not written again."""
     pull = repository(command.repo).get_pull(command.number)
     if (pull.body or "") != command.body:
         pull.edit(body=command.body)
+    if command.title and pull.title != command.title:
+        pull.edit(title=command.title)
 
 
 @activity.defn

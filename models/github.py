@@ -131,6 +131,7 @@ class PullBody(BaseModel):
     repo: RepoName
     number: IssueNumber
     body: str = Field(max_length=65_000)
+    title: str = Field(default="", max_length=256)  # '' keeps the title
 
 
 class RequestReviewers(BaseModel):

@@ -210,6 +210,7 @@ async def test_changes_requested_on_an_update_are_answered_by_a_new_commit(
     assert pull.merged and first.pr_number == second.pr_number == result.pr_number
     messages = [c.commit.message for c in pull.get_commits()]
     assert len(messages) == 2 and messages[1].startswith("Address review by alice")
+    assert pull.title == f"Update {SLUG} to {result.new_version}"  # the title follows it
     changes = world.as_user("alice").get_contents(f"{ROOT}/CHANGES.md").decoded_content.decode()
     assert "alerts are listed now" in changes
     reviews = [r.body for r in pull.get_reviews() if r.user.login == "ccb-bot"]

@@ -293,7 +293,8 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         await workflow.execute_activity(
             update_pull_request_body,
             PullBody(repo=inp.repo, number=pr_number,
-                     body=self._body(inp, update, old_version, generated)),
+                     body=self._body(inp, update, old_version, generated),
+                     title=f"Update {update.slug} to {new_version}"),
             **GITHUB_STEP)
         self._progress.head_sha = commit.sha
 
