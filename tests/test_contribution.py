@@ -144,7 +144,7 @@ def _version(version: str) -> Callable[[str], str]:
 async def test_a_persons_merged_change_is_recorded_as_a_version_and_a_failing_one_is_not_current(
         client: Client, task_queue: str, hooked: WebhookWorld) -> None:
     world = hooked
-    skip_issue_numbers(world, 180)
+    skip_issue_numbers(world, 240)
     root = "integrations/acme-weather/"
     async with running_worker(client, task_queue):
         issue = world.new_issue()
@@ -228,7 +228,7 @@ async def test_a_persons_merged_change_is_deployed_blue_green_where_the_flags_al
         world = stack.enter_context(webhook_world(
             data, monkeypatch, temporal_address=temporal_address, task_queue=task_queue,
             secret=SECRET, deploy=True))
-        skip_issue_numbers(world, 200)
+        skip_issue_numbers(world, 260)
         older = client.get_workflow_handle(promotion_workflow_id("acme-weather", "0.1.0"),
                                            result_type=PromotionResult)
         newer = client.get_workflow_handle(promotion_workflow_id("acme-weather", "0.2.0"))

@@ -151,10 +151,10 @@ class WaitsForPeople(AwaitsHumanDecision):
             while missing:
                 remaining = deadline - workflow.now()
                 if remaining <= timedelta(0):
-                    raise failure(f"the credentials {', '.join(missing)} of {slug} were not set "
-                                  f"within {times.approval_expiry}; the pull request was "
-                                  f"closed. Set them with `ccb secrets set {slug} NAME --env "
-                                  f"{environment}`, then comment /retry",
+                    raise failure(f"the credentials {', '.join(missing)} of {slug} were not "
+                                  f"set within {request_texts.span(times.approval_expiry)}; "
+                                  f"the pull request was closed. Set them with `ccb secrets "
+                                  f"set {slug} NAME --env {environment}`, then comment /retry",
                                   type=ErrorType.CREDENTIALS_MISSING, non_retryable=True)
                 nudges = self._credentials_nudged
                 timed_out = False
