@@ -10,6 +10,7 @@ from activities.deploy.steps import _registry
 from infra.flags import flags_for
 from infra.settings import get_settings
 from models.events import EventType
+from models.manifest import version_key
 from models.promotion import (
     EnvironmentStep,
     GateVerdict,
@@ -19,7 +20,6 @@ from models.promotion import (
     PromotionPlanQuery,
 )
 from rules.promotion import GateRecords, after, entry_policy, gate_problems
-from rules.semver import parse_version
 
 
 @activity.defn
@@ -71,17 +71,10 @@ MAX_SUPERSEDED = 10  # the newest older versions told; older ones' promotions en
 def older_versions(query: OlderVersionsQuery) -> list[str]:
     """The recorded versions of the integration below ``query.version``, newest first (their
     promotions, if one still waits, are superseded by this one). A read."""
-    mine = _semver_key(query.version)
+    mine = version_key(query.version)
     older = [v.version for v in _registry().versions(query.slug)
-             if _semver_key(v.version) < mine]
-    return sorted(older, key=_semver_key, reverse=True)[:MAX_SUPERSEDED]
-
-
-def _semver_key(version: str) -> tuple[int, int, int]:
-    try:
-        return parse_version(version)
-    except ValueError:
-        return (-1, -1, -1)
+             if version_key(v.version) < mine]
+    return sorted(older, key=version_key, reverse=True)[:MAX_SUPERSEDED]
 
 
 PROMOTION_ACTIVITIES = [promotion_plan, check_promotion_gates, older_versions]

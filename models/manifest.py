@@ -113,6 +113,14 @@ def parse_semver(version: str) -> tuple[int, int, int]:
     return int(match[1]), int(match[2]), int(match[3])
 
 
+def version_key(version: str) -> tuple[int, int, int]:
+    """What versions sort by; anything not a semantic version sorts below every one."""
+    try:
+        return parse_semver(version)
+    except ValueError:
+        return (-1, -1, -1)
+
+
 def with_manifest_version(files: dict[str, str], root: str, version: str) -> dict[str, str]:
     """``files`` with ``<root>manifest.json``'s version set to ``version`` (pure; a missing or
     unreadable manifest is left for the checks to report)."""

@@ -9,20 +9,9 @@ already recorded keeps its version, so a retried run records nothing new.
 
 from __future__ import annotations
 
-import re
-
 from models.bump import Bump
-from models.manifest import SEMVER_PATTERN
-from rules.semver import bump_version, parse_version
-
-
-def _key(version: str) -> tuple[int, int, int]:
-    if not re.fullmatch(SEMVER_PATTERN, version):
-        return (-1, -1, -1)
-    try:
-        return parse_version(version)
-    except ValueError:
-        return (-1, -1, -1)
+from models.manifest import version_key
+from rules.semver import bump_version
 
 
 def contributed_version(recorded: list[tuple[str, str]], manifest_version: str,
@@ -33,12 +22,12 @@ def contributed_version(recorded: list[tuple[str, str]], manifest_version: str,
     for version, sha in recorded:
         if sha and sha == commit_sha:
             return version, ""
-    highest = max((v for v, _ in recorded), key=_key, default="")
+    highest = max((v for v, _ in recorded), key=version_key, default="")
     wanted = manifest_version.strip()
-    if _key(wanted) >= (0, 0, 0) and _key(wanted) > _key(highest):
+    if version_key(wanted) >= (0, 0, 0) and version_key(wanted) > version_key(highest):
         return wanted, ""
     said = f"says {wanted[:40]}" if wanted else "has no version"
-    if _key(highest) < (0, 0, 0):
+    if version_key(highest) < (0, 0, 0):
         return "", (f"its manifest.json {said}: set `version` to a semantic version such as "
                     "0.1.0 in a new pull request to release it")
     return "", (f"its manifest.json {said}, not above the recorded {highest}: bump `version` "

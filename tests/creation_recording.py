@@ -155,3 +155,17 @@ def keep_history(history: object, name: str) -> None:
     if where:
         Path(where).mkdir(parents=True, exist_ok=True)
         (Path(where) / f"{name}.json").write_text(history.to_json())  # type: ignore[attr-defined]
+
+
+async def replays_and_is_kept(history: object, name: str) -> None:
+    """``history`` replays on today's code; kept as ``name`` when recording (above)."""
+    from temporalio.worker import Replayer
+
+    from infra.payload_codec import data_converter
+    from workflows.registry import ALL_WORKFLOWS
+
+    keep_history(history, name)
+    replayed = await Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter()
+                              ).replay_workflow(history,  # type: ignore[arg-type]
+                                                raise_on_replay_failure=False)
+    assert replayed.replay_failure is None, replayed.replay_failure

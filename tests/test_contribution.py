@@ -34,7 +34,7 @@ from rules.contribution import contributed_version
 from starter.routing import ContributionMerged, Ignored, route
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
-from tests.creation_recording import keep_history
+from tests.creation_recording import replays_and_is_kept
 from tests.deploy_helpers import QUICK_TUNING, deploy_environment
 from tests.figures import figure
 from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
@@ -105,16 +105,8 @@ def hooked_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch, temporal_add
 
 async def _replays(client: Client, workflow_id: str, name: str) -> None:
     """The run's history replays on today's code (kept as a fixture when recording)."""
-    from temporalio.worker import Replayer
-
-    from infra.payload_codec import data_converter
-    from workflows.registry import ALL_WORKFLOWS
-
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    keep_history(history, name)
-    replayed = await Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter()
-                              ).replay_workflow(history, raise_on_replay_failure=False)
-    assert replayed.replay_failure is None, replayed.replay_failure
+    await replays_and_is_kept(history, name)
 
 
 async def _result(client: Client, workflow_id: str) -> ContributionResult:

@@ -25,7 +25,7 @@ from models.states import IntegrationState
 from registry.deployments import live_deployment
 from registry.store import open_registry
 from tests.conftest import REPO_ROOT, running_worker
-from tests.creation_recording import keep_history
+from tests.creation_recording import replays_and_is_kept
 from tests.deploy_helpers import deploy_environment, faulty_files, live_containers, register
 from tests.traffic_helpers import get
 
@@ -42,16 +42,8 @@ async def _ccb(*args: str, env: dict[str, str], ok: bool = True) -> str:
 
 async def _replays(client: Client, workflow_id: str) -> None:
     """The latest run's history replays on today's code."""
-    from temporalio.worker import Replayer
-
-    from infra.payload_codec import data_converter
-    from workflows.registry import ALL_WORKFLOWS
-
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    keep_history(history, "lifecycle_deprecate")
-    replayed = await Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter()
-                              ).replay_workflow(history, raise_on_replay_failure=False)
-    assert replayed.replay_failure is None, replayed.replay_failure
+    await replays_and_is_kept(history, "lifecycle_deprecate")
 
 
 async def _monitor_status(client: Client, slug: str) -> WorkflowExecutionStatus | None:

@@ -39,7 +39,7 @@ from registry.deployments import live_deployment
 from registry.store import open_registry
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
-from tests.creation_recording import keep_history
+from tests.creation_recording import replays_and_is_kept
 from tests.deploy_helpers import QUICK_TUNING, deploy_environment, faulty_files, register
 from tests.figures import figure
 from tests.webhook_flow import skip_issue_numbers, wait_for_run, webhook_world
@@ -77,16 +77,7 @@ async def _reply(world: object, issue: int, needle: str, timeout: float = 60) ->
 
 async def _replays(handle: WorkflowHandle) -> None:
     """The run's own history replays on today's code (waits, updates, children and all)."""
-    from temporalio.worker import Replayer
-
-    from infra.payload_codec import data_converter
-    from workflows.registry import ALL_WORKFLOWS
-
-    history = await handle.fetch_history()
-    keep_history(history, "promotion_to_production")
-    replayer = Replayer(workflows=ALL_WORKFLOWS, data_converter=data_converter())
-    replayed = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-    assert replayed.replay_failure is None, replayed.replay_failure
+    await replays_and_is_kept(await handle.fetch_history(), "promotion_to_production")
 
 
 def _three_environments(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,7 +66,8 @@ def live_operation_names(before: IntegrationRequest, files: dict[str, str]) -> d
     """Each endpoint's operation name as the live version has it: its manifest's
     capabilities, one per endpoint in the request's order (so names an earlier update kept or
     renamed stay); the names the request alone gives when the manifest does not say."""
-    endpoints = [endpoint_key(op.method, op.path) for op in operations(before)]
+    ops = operations(before)
+    endpoints = [endpoint_key(op.method, op.path) for op in ops]
     try:
         manifest = json.loads(files.get(f"integrations/{before.slug}/manifest.json", "") or "{}")
     except ValueError:
@@ -75,7 +76,7 @@ def live_operation_names(before: IntegrationRequest, files: dict[str, str]) -> d
     if (isinstance(names, list) and len(names) == len(endpoints)
             and all(isinstance(n, str) and n.isidentifier() for n in names)):
         return dict(zip(endpoints, names, strict=True))
-    return {key: op.name for key, op in zip(endpoints, operations(before), strict=True)}
+    return {key: op.name for key, op in zip(endpoints, ops, strict=True)}
 
 
 def generate_update(inp: UpdateGenerateInput) -> UpdateGenerated:
