@@ -6,6 +6,8 @@ so an activity retried after a crash records its effect once.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,10 +60,27 @@ class TransitionRecord:
     at: str
 
 
+WAL_SWITCH_TRIES = 200
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database in WAL mode. SQLite answers "database is locked" at once, without
+    its busy handler, when another connection is switching the same fresh file at that
+    moment (processes opening a new registry together); the switch is tried again, bounded."""
+    for attempt in range(WAL_SWITCH_TRIES):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_SWITCH_TRIES - 1:
+                raise
+            time.sleep(0.01 + 0.001 * attempt)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
