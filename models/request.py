@@ -25,6 +25,14 @@ class AuthType(StrEnum):
     OAUTH2 = "oauth2"
 
 
+class SignatureEncoding(StrEnum):
+    """How a webhook sender encodes its HMAC-SHA256 signature (the form's choice)."""
+
+    PREFIXED_HEX = "sha256=hex"
+    HEX = "hex"
+    BASE64 = "base64"
+
+
 class Endpoint(BaseModel):
     """One line of the Endpoints field: ``METHOD /path - what it does``."""
 
@@ -44,7 +52,7 @@ class IntegrationRequest(BaseModel):
     endpoints: list[Endpoint] = Field(min_length=1, max_length=MAX_ENDPOINTS)
     requirements: str = ""
     example_usage: str = ""
-
+    signature: SignatureEncoding | None = None  # webhook receivers; None: from the text
 
 
 class FieldProblem(BaseModel):

@@ -23,6 +23,7 @@ from models.request import (
     IntegrationRequest,
     IntegrationType,
     ParsedRequest,
+    SignatureEncoding,
 )
 from models.update_request import MAX_TEXT_CHARS, ChangeKind, ParsedUpdate, UpdateRequest
 from rules.endpoint_lines import (
@@ -56,6 +57,7 @@ SLUG = "Slug"
 INTEGRATION_TYPE = "Integration type"
 BASE_URL = "Base URL"
 AUTHENTICATION = "Authentication"
+WEBHOOK_SIGNATURE = "Webhook signature"
 ENDPOINTS = "Endpoints"
 REQUIREMENTS = "Requirements"
 EXAMPLE_USAGE = "Example usage"
@@ -65,6 +67,7 @@ REQUEST_LABELS = (
     INTEGRATION_TYPE,
     BASE_URL,
     AUTHENTICATION,
+    WEBHOOK_SIGNATURE,
     ENDPOINTS,
     REQUIREMENTS,
     EXAMPLE_USAGE,
@@ -219,6 +222,8 @@ def _parse_request(body: object) -> ParsedRequest:
         if url_problem:
             problems.append(FieldProblem(field=BASE_URL, message=url_problem))
             base_url = None
+    signature = (_choice(WEBHOOK_SIGNATURE, values[WEBHOOK_SIGNATURE], SignatureEncoding,
+                         problems) if values.get(WEBHOOK_SIGNATURE) else None)
     endpoints = (endpoints_of(ENDPOINTS, values[ENDPOINTS], problems)
                  if values.get(ENDPOINTS) else [])
     requirements = _text(REQUIREMENTS, values.get(REQUIREMENTS, ""), problems)
@@ -235,6 +240,7 @@ def _parse_request(body: object) -> ParsedRequest:
             endpoints=endpoints,
             requirements=requirements,
             example_usage=example_usage,
+            signature=signature,
         )
     except ValidationError as exc:
         return ParsedRequest(problems=_validation_problems(exc))

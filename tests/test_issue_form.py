@@ -17,6 +17,7 @@ from models.request import (
     IntegrationRequest,
     IntegrationType,
     ParsedRequest,
+    SignatureEncoding,
 )
 from models.update_request import ChangeKind, ParsedUpdate, UpdateRequest
 from rules.issue_form import (
@@ -193,6 +194,7 @@ def test_too_many_endpoints_and_over_long_fields_are_reported_together() -> None
             "Integration type": "api-client",
             "Base URL": "https://api.example.com/" + "x" * 2100,
             "Authentication": "none",
+            "Webhook signature": "sha1",
             "Endpoints": "\n".join(f"GET /items/{n} - item {n}" for n in range(MAX_ENDPOINTS + 1)),
             "Requirements": "r" * (MAX_TEXT_CHARS + 1),
             "Example usage": "e" * (MAX_TEXT_CHARS + 1),
@@ -202,6 +204,7 @@ def test_too_many_endpoints_and_over_long_fields_are_reported_together() -> None
     assert fields(parsed) == set(REQUEST_LABELS) - {"Integration type", "Authentication", "Slug"}
     assert f"at most {MAX_ENDPOINTS} allowed" in messages(parsed)
     assert f"at most {MAX_TEXT_CHARS} allowed" in messages(parsed)
+    assert "choose one of: sha256=hex, hex, base64" in messages(parsed)
 
 
 def test_many_malformed_lines_are_summarised() -> None:
@@ -618,6 +621,7 @@ REQUEST_VALUES = {
     "integration-type": "sync-job",
     "base-url": "https://api.weather.example/v2",
     "authentication": "bearer",
+    "webhook-signature": "base64",
     "endpoints": "GET /forecast/{city} - current forecast\nDELETE /alerts/{id} - cancel an alert",
     "requirements": "Respect the 60 requests per minute limit.",
     "example-usage": "client.forecast('Oslo')",
@@ -643,6 +647,7 @@ def test_rendering_the_request_form_and_parsing_it_gives_the_values_back() -> No
         ],
         requirements="Respect the 60 requests per minute limit.",
         example_usage="client.forecast('Oslo')",
+        signature=SignatureEncoding.BASE64,
     )
 
 

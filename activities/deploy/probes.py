@@ -45,8 +45,8 @@ def smoke_problems(port: int, version: str, capabilities: list[str]) -> list[str
 
     Liveness and readiness answer 2xx, every answer names the version being deployed in
     ``X-Version``, and the service's OpenAPI document has a route for each operation the
-    manifest lists (``/operations/<name>``). Operations are not called: they would reach the
-    external service.
+    manifest lists (``/operations/<name>``, or an operation whose id is the name). Operations
+    are not called: they would reach the external service.
     """
     problems = []
     for path in ("/health/live", "/health/ready"):
@@ -64,11 +64,22 @@ def smoke_problems(port: int, version: str, capabilities: list[str]) -> list[str
             paths = {}
         if status != 200:
             problems.append(f"/openapi.json answered {status or 'nothing'}")
+        served = _operation_ids(paths)
         for name in capabilities:
-            if not any(p.rstrip("/").endswith(f"/operations/{name}") for p in paths):
+            if name not in served and not any(
+                    p.rstrip("/").endswith(f"/operations/{name}") for p in paths):
                 problems.append(f"operation {name!r} of the manifest has no route "
-                                f"/operations/{name}")
+                                f"/operations/{name} and no operation of that id")
     return problems
+
+
+def _operation_ids(paths: object) -> set[str]:
+    """The ``operationId`` of every operation in an OpenAPI ``paths`` object (a webhook
+    receiver's routes are the sender's paths, each with its capability as its id)."""
+    if not isinstance(paths, dict):
+        return set()
+    return {str(op["operationId"]) for item in paths.values() if isinstance(item, dict)
+            for op in item.values() if isinstance(op, dict) and "operationId" in op}
 
 
 LIVE_CHECK_TIMEOUT_S = 2.0

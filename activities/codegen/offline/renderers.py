@@ -4,10 +4,9 @@ A renderer names the files the generator owns for a layout and writes them; ever
 under the integration's folder is a file carried over from earlier rounds. Each integration
 type looks its renderer up here, so a type gets a shape of its own by adding an entry.
 
-Today every type renders the api-client shape (a typed client, a FastAPI service whose
-operations call it, their tests); the webhook-receiver shape (signature checks, replay
-window, idempotent deliveries) and the sync-job shape (a cursor, a rate limit, a schedule)
-are the work of the generation-per-type issue, and land as entries of ``RENDERERS``.
+The api-client shape is a typed client, a FastAPI service whose operations call it, and
+their tests; the webhook-receiver shape verifies signatures, refuses replays and records
+each delivery once (``offline.receiver``).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from activities.codegen.offline.docs import (
 )
 from activities.codegen.offline.layout import Layout
 from activities.codegen.offline.package_tests import render_client_tests, render_service_tests
+from activities.codegen.offline.receiver import receiver_files, receiver_paths
 from activities.codegen.offline.service import render_service
 from models.request import IntegrationType
 
@@ -56,9 +56,13 @@ def _api_client_files(lay: Layout) -> dict[str, str]:
 API_CLIENT = Renderer("a typed client and a service whose operations call it",
                       _api_client_paths, _api_client_files)
 
+WEBHOOK_RECEIVER = Renderer("a service that verifies each delivery's signature, refuses "
+                            "replays and records each delivery once",
+                            receiver_paths, receiver_files)
+
 RENDERERS: dict[IntegrationType, Renderer] = {
     IntegrationType.API_CLIENT: API_CLIENT,
-    IntegrationType.WEBHOOK_RECEIVER: API_CLIENT,  # a receiver of its own: issue 15
+    IntegrationType.WEBHOOK_RECEIVER: WEBHOOK_RECEIVER,
     IntegrationType.SYNC_JOB: API_CLIENT,  # a cursor and a schedule of its own: issue 15
 }
 
