@@ -220,3 +220,20 @@ async def test_a_deployed_receiver_refuses_unsigned_accepts_signed_and_records_o
     assert first[0] == 202, first
     assert again[0] == 200 and json.loads(again[1])["status"] == "duplicate"
     assert status == 200 and json.loads(events)["count"] == 1  # one effect
+
+
+def test_the_plan_and_the_review_fit_the_receiver() -> None:
+    """The analysis plans what the receiver renderer writes; the offline review approves it."""
+    from activities.codegen.offline_generator import review
+    from models.codegen import ReviewInput
+
+    for request in (SHOPIFY, GITHUB, STAMPED):
+        spec = analyze(AnalyzeInput(request=request, integration_key="types")).spec
+        scheme = signature_scheme(request)
+        assert scheme.header in spec.summary and "webhook-receiver" in spec.summary
+        files = _generated(request)
+        planned = {m.path for m in spec.modules if not m.path.endswith("/")}
+        assert planned <= set(files)
+        verdict = review(ReviewInput(request=request, files=files, findings=[],
+                                     integration_key="types"))
+        assert verdict.approve, verdict.comments

@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from activities.codegen.offline.client import client_arguments
 from activities.codegen.offline.docs import (
     _finding_text,
     render_changes,
@@ -51,7 +50,6 @@ from models.codegen import (
     ReviewInput,
     ReviewResult,
 )
-from models.manifest import ModuleSpec, PublicFunction, TechnicalSpec
 
 _ATTEMPT = re.compile(r"^## Attempt (\d+) ", re.MULTILINE)
 __all__ = ["NO_AI_NOTICE", "OfflineBackend", "analyze", "comment", "generate", "one_line",
@@ -61,52 +59,9 @@ __all__ = ["NO_AI_NOTICE", "OfflineBackend", "analyze", "comment", "generate", "
 # -- the three steps -----------------------------------------------------------------------------
 
 def analyze(inp: AnalyzeInput) -> AnalyzeResult:
-    """Request -> technical spec, from the fields alone."""
+    """Request -> technical spec, from the fields alone (each type's renderer plans its own)."""
     lay = Layout(inp.request, "0.1.0", operations(inp.request))
-    root, pkg = lay.root, lay.pkg
-    public = [PublicFunction(
-        name=f"{lay.client_class}.__init__",
-        signature=(f"{lay.client_class}(base_url: str | None = None, "
-                   + (f"{lay.credential_arg}: str | None = None, " if lay.credential_env else "")
-                   + f"timeout: float = {lay.timeout!r})"),
-        description="reads the credential from the environment when not given")]
-    for op in lay.ops:
-        args = client_arguments(op)
-        public.append(PublicFunction(
-            name=f"{lay.client_class}.{op.name}",
-            signature=f"{op.name}({', '.join(args)}) -> Any", description=op.summary()))
-    public.append(PublicFunction(name="create_app",
-                                 signature="create_app(client_factory=None) -> FastAPI",
-                                 description="health endpoints and POST /operations/<name>"))
-    spec = TechnicalSpec(
-        summary=(f"{inp.request.integration_type.value} integration for {lay.service_name}: a "
-                 f"typed httpx client with {len(lay.ops)} operation(s) and a FastAPI service. "
-                 f"{NO_AI_NOTICE}"),
-        modules=[
-            ModuleSpec(path=f"{root}/{pkg}/client.py", purpose="typed httpx client"),
-            ModuleSpec(path=f"{root}/{pkg}/errors.py", purpose="typed error hierarchy"),
-            ModuleSpec(path=f"{root}/{pkg}/service.py",
-                       purpose="FastAPI app: /health/live, /health/ready, operations"),
-            ModuleSpec(path=f"{root}/tests/", purpose="tests against a local stub of the API"),
-        ],
-        public_api=public,
-        endpoints=list(inp.request.endpoints),
-        error_handling=[
-            f"every request has a timeout ({lay.timeout:g} s by default)",
-            "401/403 -> AuthenticationError, 404 -> NotFoundError, 429 -> RateLimitError "
-            "(with retry_after), other 4xx -> BadRequestError, 5xx -> ServerError",
-            "timeouts -> ApiTimeoutError, connection failures -> ApiConnectionError",
-            "retrying is left to the caller; the service maps errors to 4xx/502/503/504 JSON",
-            "a missing credential is a ConfigurationError naming the environment variable",
-        ],
-        test_plan=[
-            "each endpoint is called through the client against a local stub on 127.0.0.1",
-            "each status class maps to its typed error; timeouts and refused connections",
-            "the service's health endpoints, each operation route and the X-Version header",
-            "coverage of the package >= 80%",
-        ],
-    )
-    return AnalyzeResult(spec=spec, backend=Backend.OFFLINE)
+    return AnalyzeResult(spec=renderer_for(lay).spec(lay), backend=Backend.OFFLINE)
 
 
 def _revision_note(changes: str) -> str:

@@ -23,8 +23,10 @@ from activities.codegen.offline.docs import (
 )
 from activities.codegen.offline.layout import Layout
 from activities.codegen.offline.package_tests import render_client_tests, render_service_tests
+from activities.codegen.offline.plans import api_client_spec, receiver_spec
 from activities.codegen.offline.receiver import receiver_files, receiver_paths
 from activities.codegen.offline.service import render_service
+from models.manifest import TechnicalSpec
 from models.request import IntegrationType
 
 
@@ -35,6 +37,7 @@ class Renderer:
     shape: str  # in words, for the generated README and the table's readers
     paths: Callable[[Layout], list[str]]
     render: Callable[[Layout], dict[str, str]]
+    spec: Callable[[Layout], TechnicalSpec]  # what the analysis plans for this type
 
 
 def _api_client_paths(lay: Layout) -> list[str]:
@@ -54,11 +57,11 @@ def _api_client_files(lay: Layout) -> dict[str, str]:
 
 
 API_CLIENT = Renderer("a typed client and a service whose operations call it",
-                      _api_client_paths, _api_client_files)
+                      _api_client_paths, _api_client_files, api_client_spec)
 
 WEBHOOK_RECEIVER = Renderer("a service that verifies each delivery's signature, refuses "
                             "replays and records each delivery once",
-                            receiver_paths, receiver_files)
+                            receiver_paths, receiver_files, receiver_spec)
 
 RENDERERS: dict[IntegrationType, Renderer] = {
     IntegrationType.API_CLIENT: API_CLIENT,
