@@ -7,7 +7,9 @@ from __future__ import annotations
 from activities.codegen.offline.client import client_arguments
 from activities.codegen.offline.layout import NO_AI_NOTICE, Layout
 from activities.codegen.offline.receiver import receivers, secret_env
+from activities.codegen.offline.sync_job import source
 from models.manifest import ModuleSpec, PublicFunction, TechnicalSpec
+from rules.sync_job import sync_plan
 from rules.webhook_signature import signature_scheme
 
 
@@ -104,3 +106,23 @@ def receiver_spec(lay: Layout) -> TechnicalSpec:
             "coverage of the package >= 80%",
         ],
     )
+
+
+def sync_spec(lay: Layout) -> TechnicalSpec:
+    """The sync-job plan: the api-client's, plus ``sync.py`` and the schedule that runs it."""
+    spec, plan, op = api_client_spec(lay), sync_plan(lay.request), source(lay)
+    return spec.model_copy(update={
+        "summary": spec.summary.replace("a FastAPI service.", (
+            f"a FastAPI service whose POST /sync pages through {op.name} with a persisted "
+            f"cursor ({plan.cursor_param}), at most {plan.requests} requests per "
+            f"{plan.period_seconds:g} s, called by the bot's schedule every "
+            f"{plan.interval_seconds} s.")),
+        "modules": [*spec.modules, ModuleSpec(
+            path=f"{lay.root}/{lay.pkg}/sync.py",
+            purpose="the cursor (saved after every page), the rate limit, records kept by id")],
+        "public_api": [*spec.public_api, PublicFunction(
+            name="SyncRunner.run", signature="run(client, max_pages=100, path=None) -> dict",
+            description="one run from the saved cursor; a failed page keeps the cursor")],
+        "test_plan": [*spec.test_plan, "a failed run resumes from its cursor; records once",
+                      "requests spaced to the rate limit; a 429 waited out and tried again"],
+    })

@@ -23,9 +23,10 @@ from activities.codegen.offline.docs import (
 )
 from activities.codegen.offline.layout import Layout
 from activities.codegen.offline.package_tests import render_client_tests, render_service_tests
-from activities.codegen.offline.plans import api_client_spec, receiver_spec
+from activities.codegen.offline.plans import api_client_spec, receiver_spec, sync_spec
 from activities.codegen.offline.receiver import receiver_files, receiver_paths
 from activities.codegen.offline.service import render_service
+from activities.codegen.offline.sync_job import sync_files, sync_paths
 from models.manifest import TechnicalSpec
 from models.request import IntegrationType
 
@@ -66,7 +67,9 @@ WEBHOOK_RECEIVER = Renderer("a service that verifies each delivery's signature, 
 RENDERERS: dict[IntegrationType, Renderer] = {
     IntegrationType.API_CLIENT: API_CLIENT,
     IntegrationType.WEBHOOK_RECEIVER: WEBHOOK_RECEIVER,
-    IntegrationType.SYNC_JOB: API_CLIENT,  # a cursor and a schedule of its own: issue 15
+    IntegrationType.SYNC_JOB: Renderer("a typed client and a service whose /sync pages "
+                                       "through the source with a persisted cursor",
+                                       sync_paths, sync_files, sync_spec),
 }
 
 

@@ -74,14 +74,17 @@ def body_model_code(op: Operation) -> str:
     return f"class {op.model_name}(BaseModel):\n{doc}\n" + "".join(fields) + "\n\n"
 
 
-def render_service(lay: Layout) -> str:
-    """``service.py``: the FastAPI app (health endpoints, one route per operation)."""
+def render_service(lay: Layout, extra_imports: str = "", extra_models: str = "",
+                   extra_routes: str = "") -> str:
+    """``service.py``: the FastAPI app (health endpoints, one route per operation, and the
+    routes a type adds: a sync job's ``/sync``)."""
     summaries = "".join(
         f'    "{op.name}": {py_literal(op.summary(), 4, 8 + len(op.name))},\n' for op in lay.ops)
     return lay.render(
         "service.py.tmpl",
         summaries=summaries,
-        body_models="".join(body_model_code(op) for op in lay.ops),
-        operation_routes="".join(_route_code(op) for op in lay.ops),
+        extra_imports=extra_imports,
+        body_models="".join(body_model_code(op) for op in lay.ops) + extra_models,
+        operation_routes="".join(_route_code(op) for op in lay.ops) + extra_routes,
         title_literal=py_literal(f"{lay.request.service_name} integration", 4, 20),
     )
