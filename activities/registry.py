@@ -36,6 +36,7 @@ from activities.progress_comment import publish_progress
 from activities.promotion import PROMOTION_ACTIVITIES
 from activities.reverify import REVERIFY_ACTIVITIES, reverify_live
 from activities.review_checks import REVIEW_CHECK_ACTIVITIES
+from activities.sync_schedules import SYNC_HOST_ACTIVITIES, SYNC_SCHEDULE_ACTIVITIES
 from activities.update_steps import UPDATE_STEP_ACTIVITIES
 from activities.verify import VERIFY_ACTIVITIES
 from rules.task_queues import Capability
@@ -65,6 +66,8 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     *LIFECYCLE_STEP_ACTIVITIES,  # pause, resume, deprecate
     *LIFECYCLE_HOST_ACTIVITIES,
     *CONTRIBUTION_ACTIVITIES,  # a person's merged change to an integration
+    *SYNC_SCHEDULE_ACTIVITIES,  # the sync jobs' schedules
+    *SYNC_HOST_ACTIVITIES,
 ]
 
 # Generated or contributed code is only ever touched here: code checks and sandboxed tests.
@@ -73,7 +76,7 @@ SANDBOX_ACTIVITIES: list[Callable[..., Any]] = list(VERIFY_ACTIVITIES)
 DEPLOY_HOST_ACTIVITIES: list[Callable[..., Any]] = [
     build_version, start_instance, wait_until_healthy, run_smoke_checks, route_instance,
     shift_traffic, watch_version, retire_color, rollback_traffic, probe_live_version,
-    reverify_live, *LIFECYCLE_HOST_ACTIVITIES,
+    reverify_live, *LIFECYCLE_HOST_ACTIVITIES, *SYNC_HOST_ACTIVITIES,
 ]
 _ELSEWHERE = {id(fn) for fn in (*SANDBOX_ACTIVITIES, *DEPLOY_HOST_ACTIVITIES)}
 # Workflows' GitHub, registry and model calls: any host that reaches those.

@@ -58,7 +58,14 @@ LONG_PARAMETERS = _body("Long Names", "none",
                         f"GET /{{{A}}}/{{{B}}}/{{{C}}}\nDELETE /{{{A}}}/{{{B}}}/{{{C}}}\n"
                         f"PATCH /x_{A}/{{{B}}}/{{{C}}}?{A}:float&{B}:bool\n"
                         f"POST /{A}/{B}/{C}/{{{A}}}\nPOST /{A}/{B}/{C}/{{{A}}}/")
-EXPLICIT = 7
+# The same names through the other two shapes (a sync job's source has all three; the
+# receiver's routes are the paths), and CI's drawn sync job with a long service name.
+LONG_SYNC = LONG_PARAMETERS.replace("api-client", "sync-job")
+LONG_RECEIVER = LONG_PARAMETERS.replace("api-client", "webhook-receiver")
+LONG_NAMED_SYNC = _body("t\U00011c76\u00ef\u00e7\U00020653P\U00027eb8\u015b Яндекс (beta) ? Acme",
+                        "bearer", "GET /v2/items?page_token\nPOST /v2/items/{item-id}/archive",
+                        "https://xn--80aswg.example:8443/api/v2/", kind="sync-job")
+EXPLICIT = 10
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
@@ -73,6 +80,9 @@ EXPLICIT = 7
 @example(body=DIGIT)
 @example(body=LONG_OPERATION)
 @example(body=LONG_PARAMETERS)
+@example(body=LONG_SYNC)
+@example(body=LONG_RECEIVER)
+@example(body=LONG_NAMED_SYNC)
 def test_every_accepted_request_passes_the_checks_and_its_tests_in_the_sandbox(
     body: str,
 ) -> None:

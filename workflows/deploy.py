@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from activities.flags import read_feature_flags
     from activities.lifecycle import record_event, record_version, transition_state
+    from activities.sync_schedules import ensure_sync_schedule
     from infra.flags import flags_for
     from models.deploy import (
         LOCAL_ISOLATION_NOTE,
@@ -72,10 +73,13 @@ with workflow.unsafe.imports_passed_through():
     from models.flags import FeatureFlags
     from models.lifecycle import EventCommand, TransitionCommand, VersionCommand
     from models.states import IntegrationState
+    from models.sync_job import SyncScheduleRequest
+    from rules.sync_job import manifest_interval
     from workflows.errors import BUGS_FAIL_THE_TASK_PATCH, ends_the_run
     from workflows.policies import DEPLOY_BUILD_TIMEOUT, DEPLOY_STEP_TIMEOUT, deploy_step
 
 FLAGS_BY_ACTIVITY_PATCH = "deploy-reads-flags-by-activity"
+SYNC_SCHEDULE_PATCH = "deploy-sync-schedule"
 # The steps that need the deploy host itself (its Docker engine, its proxy): they go to the
 # deploy queue of the host the environment names (rules/task_queues.py); the rest (registry
 # writes, flags, gates) stay on the control queue.
@@ -269,11 +273,26 @@ class DeployWorkflow:
             "runtime": self._result.runtime, "isolation": self._result.isolation_note})
         if inp.start_monitor:
             await self._start_monitor(inp, plan)
+        every = manifest_interval(inp.files.get(f"integrations/{inp.slug}/manifest.json", ""))
+        if every and workflow.patched(SYNC_SCHEDULE_PATCH):
+            await self._sync_schedule(inp, plan, every)
         self._result.status = DeploymentStatus.LIVE
         self._result.finished_at = workflow.now().timestamp()
         self._progress.step = "done"
         metrics.count_deployment(inp.environment, inp.kind.value, "live")
         return self._result
+
+    async def _sync_schedule(self, inp: DeployInput, plan: LivePlan, every: int) -> None:
+        """A sync job's schedule, once it is live. The version is live whatever happens
+        here: a schedule that cannot be made is said in an event, never a rollback."""
+        try:
+            await self._act(ensure_sync_schedule, SyncScheduleRequest(
+                slug=inp.slug, environment=inp.environment, interval_seconds=every,
+                host=plan.host))
+        except ActivityError as exc:
+            await self._event(EventType.ERROR_OCCURRED, "sync-schedule", {
+                "version": inp.version, "environment": inp.environment,
+                "step": "sync schedule", "reason": reason_of(exc)})
 
     async def _start_monitor(self, inp: DeployInput, plan: LivePlan) -> None:
         await start_health_monitor(MonitorInput(

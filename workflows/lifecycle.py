@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         remove_from_environment,
         take_out_of_traffic,
     )
+    from activities.sync_schedules import change_sync_schedules
     from models.deploy import MonitorInput, monitor_workflow_id
     from models.error_types import ErrorType
     from models.events import EventType
@@ -39,12 +40,16 @@ with workflow.unsafe.imports_passed_through():
         LifecycleResult,
         LiveInEnvironment,
     )
+    from models.sync_job import SyncScheduleChange, SyncSchedulesCommand
     from rules.inert import inert
     from rules.state_machine import allowed_targets
     from workflows.deploy import start_health_monitor
     from workflows.policies import GITHUB_STEP, LOCAL_STEP, deploy_step
 
 A = LifecycleAction
+SYNC_SCHEDULES_PATCH = "lifecycle-sync-schedules"
+SCHEDULE_CHANGE = {A.PAUSE: SyncScheduleChange.PAUSE, A.RESUME: SyncScheduleChange.UNPAUSE,
+                   A.DEPRECATE: SyncScheduleChange.DELETE}
 
 
 @workflow.defn(name="LifecycleWorkflow")
@@ -73,6 +78,14 @@ class LifecycleWorkflow:
             if req.action == A.RESUME:
                 await self._start_monitor(live)
         why = req.reason or f"{_past(req.action)} with {req.source}"
+        if workflow.patched(SYNC_SCHEDULES_PATCH):  # a sync job's schedules follow it
+            changed: list[str] = await workflow.execute_activity(
+                change_sync_schedules, SyncSchedulesCommand(
+                    slug=req.slug, change=SCHEDULE_CHANGE[req.action], note=why[:200]),
+                **LOCAL_STEP)
+            if changed:
+                notes.append("its sync schedule " + {A.PAUSE: "paused", A.RESUME: "resumed",
+                                                     A.DEPRECATE: "removed"}[req.action])
         info = workflow.info()
         await workflow.execute_activity(transition_state, TransitionCommand(
             slug=req.slug, target=target, actor=req.actor, reason=why[:500],

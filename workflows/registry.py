@@ -12,6 +12,7 @@ from workflows.promotion import PromotionWorkflow
 from workflows.refusal import BotReplyWorkflow
 from workflows.reverify import ReverifyWorkflow
 from workflows.review import CodeReviewWorkflow
+from workflows.sync_run import SyncRunWorkflow
 from workflows.update import IntegrationUpdateWorkflow
 
 ALL_WORKFLOWS: list[type] = [
@@ -26,4 +27,5 @@ ALL_WORKFLOWS: list[type] = [
     PromotionWorkflow,  # a merged version through the environments
     LifecycleWorkflow,  # pause, resume, deprecate
     ContributionWorkflow,  # a person's own merged change to an integration
+    SyncRunWorkflow,  # a deployed sync job's scheduled runs
 ]

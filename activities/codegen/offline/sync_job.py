@@ -69,7 +69,8 @@ def _fetch_code(op: Operation) -> tuple[str, str]:
     """The path checks and the call of ``fetch_page``."""
     checks = "".join(
         f'    if not path.get("{name}"):\n'
-        f'        raise SyncInputError("the sync needs the path parameter {name}")\n'
+        f'        raise SyncInputError(\n            "the sync needs the path parameter {name}"\n'
+        "        )\n"
         for name in op.params)
     args = [f'path["{name}"]' for name in op.params]
     if op.has_payload:

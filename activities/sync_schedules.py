@@ -1,0 +1,167 @@
+"""The sync jobs' Temporal Schedules (control queue) and the call each scheduled run makes
+(deploy host: the instance is reached through the host's proxy on loopback).
+
+A schedule is created when a sync job goes live in an environment (an existing one keeps
+its paused state and gets the manifest's interval), paused and unpaused with the
+integration, and deleted when it is deprecated. Each is visible in the Temporal UI.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from datetime import timedelta
+
+from temporalio import activity
+from temporalio.client import (
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.deploy.traffic_steps import proxy_of
+from models.deployment import Environment
+from models.error_types import ErrorType
+from models.sync_job import (
+    SyncRunInput,
+    SyncRunResult,
+    SyncScheduleChange,
+    SyncScheduleRequest,
+    SyncSchedulesCommand,
+    sync_run_workflow_id,
+    sync_schedule_id,
+)
+
+SYNC_CALL_TIMEOUT_S = 600.0
+HEARTBEAT_EVERY_S = 5.0
+
+
+def _schedule(req: SyncScheduleRequest, task_queue: str) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            "SyncRunWorkflow", SyncRunInput(slug=req.slug, environment=req.environment,
+                                            host=req.host),
+            id=sync_run_workflow_id(req.environment, req.slug), task_queue=task_queue,
+            execution_timeout=timedelta(minutes=30)),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(
+            every=timedelta(seconds=req.interval_seconds))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        state=ScheduleState(note=f"the sync job {req.slug} in {req.environment.value}"))
+
+
+@activity.defn
+async def ensure_sync_schedule(req: SyncScheduleRequest) -> str:
+    """Create the schedule, or bring its action and interval up to date (its paused state
+    and note kept); what was done, in words."""
+    queue = activity.info().task_queue
+    schedule_id = sync_schedule_id(queue, req.environment, req.slug)
+    client = activity.client()
+    wanted = _schedule(req, queue)
+    try:
+        await client.create_schedule(schedule_id, wanted)
+        return f"schedule {schedule_id} created (every {req.interval_seconds} s)"
+    except ScheduleAlreadyRunningError:
+        def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
+            schedule = current.description.schedule
+            schedule.action, schedule.spec, schedule.policy = (
+                wanted.action, wanted.spec, wanted.policy)
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(schedule_id).update(keep_state)
+        return f"schedule {schedule_id} kept (every {req.interval_seconds} s)"
+
+
+@activity.defn
+async def change_sync_schedules(cmd: SyncSchedulesCommand) -> list[str]:
+    """Pause, unpause or delete each environment's schedule of the integration; the ids
+    changed (none when it is not a sync job). Doing it again changes nothing."""
+    queue, client, changed = activity.info().task_queue, activity.client(), []
+    for environment in Environment:
+        handle = client.get_schedule_handle(sync_schedule_id(queue, environment, cmd.slug))
+        try:
+            if cmd.change == SyncScheduleChange.PAUSE:
+                await handle.pause(note=cmd.note or "paused with the integration")
+            elif cmd.change == SyncScheduleChange.UNPAUSE:
+                await handle.unpause(note=cmd.note or "resumed with the integration")
+            else:
+                await handle.delete()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                continue
+            raise
+        changed.append(handle.id)
+    return changed
+
+
+def _post_sync(port: int, slug: str) -> tuple[int, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=SYNC_CALL_TIMEOUT_S)
+    try:
+        conn.request("POST", "/sync", body=b"{}", headers={
+            "Host": slug, "Content-Type": "application/json"})
+        answer = conn.getresponse()
+        return answer.status, answer.read(65_536).decode(errors="replace")
+    finally:
+        conn.close()
+
+
+@activity.defn
+def call_sync(run: SyncRunInput) -> SyncRunResult:
+    """One run of the sync job: ``POST /sync`` on the instance behind the proxy,
+    heartbeating while it pages. A run the job itself failed (its cursor is kept for the
+    next) is a non-retryable failure, so the Temporal UI shows it; an unreachable instance
+    is retried."""
+    port = proxy_of(run.environment).port
+    done, outcome = threading.Event(), {}
+
+    def send() -> None:
+        try:
+            outcome["answer"] = _post_sync(port, run.slug)
+        except OSError as exc:
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=send, daemon=True).start()
+    while not done.wait(HEARTBEAT_EVERY_S):
+        activity.heartbeat("syncing")
+    if "error" in outcome:
+        raise ConnectionError(f"{run.slug} in {run.environment.value} did not answer "
+                              f"/sync: {outcome['error']}")
+    status, text = outcome["answer"]
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    if status == 409:
+        return SyncRunResult(slug=run.slug, environment=run.environment, status="busy")
+    if status == 200:
+        return SyncRunResult(
+            slug=run.slug, environment=run.environment, status=str(body.get("status", "")),
+            records=body.get("records"), cursor=_text(body.get("cursor")),
+            pages_this_run=body.get("pages_this_run"))
+    if status == 502 and body.get("status") == "failed":
+        raise ApplicationError(
+            f"the sync of {run.slug} in {run.environment.value} failed at cursor "
+            f"{body.get('cursor')!r}: {str(body.get('error'))[:300]} (the next run resumes "
+            "there)", type=ErrorType.SYNC_FAILED, non_retryable=True)
+    raise ConnectionError(f"{run.slug} in {run.environment.value} answered {status} to "
+                          f"/sync: {text[:200]}")
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+SYNC_SCHEDULE_ACTIVITIES = [ensure_sync_schedule, change_sync_schedules]
+SYNC_HOST_ACTIVITIES = [call_sync]
