@@ -106,7 +106,8 @@ class ClaudeBackend:
             f"{prompts.ANALYZE_TOOL} with its technical spec."
         )]
         spec, usage = self._structured_call(
-            step="analyze", system=prompts.ANALYZE_SYSTEM, tool=prompts.ANALYZE_TOOL,
+            step="analyze", system=prompts.analyze_system(inp.request.integration_type),
+            tool=prompts.ANALYZE_TOOL,
             model=TechnicalSpec, content=content, integration_key=inp.integration_key,
             call_key=call_key,
         )
@@ -134,7 +135,8 @@ class ClaudeBackend:
                          + prompts.reviewer_comments_block(inp.reviewer_comments))
         parts.append(f"Call {prompts.GENERATE_TOOL} with the complete contents of every file.")
         written, usage = self._structured_call(
-            step="generate", system=prompts.GENERATE_SYSTEM, tool=prompts.GENERATE_TOOL,
+            step="generate", system=prompts.generate_system(inp.request.integration_type),
+            tool=prompts.GENERATE_TOOL,
             model=prompts.GeneratedFiles, content=[stable, prompts.text("\n\n".join(parts))],
             integration_key=inp.integration_key, call_key=call_key,
             check=lambda files: _file_path_problems(files, slug),
@@ -156,7 +158,8 @@ class ClaudeBackend:
                          + prompts.findings_block(inp.findings))
         parts.append(f"Review the integration {inp.integration} and call {prompts.REVIEW_TOOL}.")
         review, usage = self._structured_call(
-            step="review", system=prompts.REVIEW_SYSTEM, tool=prompts.REVIEW_TOOL,
+            step="review", tool=prompts.REVIEW_TOOL,
+            system=prompts.review_system(inp.request.integration_type if inp.request else None),
             model=prompts.ReviewOutput, content=[prompts.text("\n\n".join(parts))],
             integration_key=inp.integration_key, call_key=call_key,
             check=lambda out: _comment_problems(out, inp.files),
