@@ -151,10 +151,12 @@ def call_sync(run: SyncRunInput) -> SyncRunResult:
             records=body.get("records"), cursor=_text(body.get("cursor")),
             pages_this_run=body.get("pages_this_run"))
     if status == 502 and body.get("status") == "failed":
+        cursor = body.get("cursor")
+        where = f"at cursor {cursor!r}" if cursor is not None else "on its first page"
         raise ApplicationError(
-            f"the sync of {run.slug} in {run.environment.value} failed at cursor "
-            f"{body.get('cursor')!r}: {str(body.get('error'))[:300]} (the next run resumes "
-            "there)", type=ErrorType.SYNC_FAILED, non_retryable=True)
+            f"the sync of {run.slug} in {run.environment.value} failed {where}: "
+            f"{str(body.get('error'))[:300]} (the next run resumes there)",
+            type=ErrorType.SYNC_FAILED, non_retryable=True)
     raise ConnectionError(f"{run.slug} in {run.environment.value} answered {status} to "
                           f"/sync: {text[:200]}")
 

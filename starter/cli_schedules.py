@@ -17,7 +17,8 @@ SCHEDULE = Annotated[str, typer.Argument(help="the schedule id (`ccb schedules` 
 
 
 def register(app: typer.Typer) -> None:
-    schedules = typer.Typer(help="The bot's Temporal Schedules (re-verification).",
+    schedules = typer.Typer(help="The bot's Temporal Schedules (re-verification, and one per "
+                                 "deployed sync job).",
                             invoke_without_command=True)
     app.add_typer(schedules, name="schedules")
 

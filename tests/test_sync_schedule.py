@@ -123,7 +123,7 @@ async def test_a_deployed_sync_job_has_a_schedule_that_follows_the_integration(
                 await run.result()
             cause = str(failed.value.cause.cause if failed.value.cause.cause  # type: ignore[union-attr]
                         else failed.value.cause)
-            assert f"the sync of {slug} in development failed at cursor" in cause, cause
+            assert f"the sync of {slug} in development failed on its first page" in cause, cause
             assert "the next run resumes there" in cause
 
             await _lifecycle(client, task_queue, slug, LifecycleAction.PAUSE, 1)
