@@ -25,6 +25,7 @@ from registry.store import open_registry
 from rules.sync_job import manifest_interval, sync_plan
 from tests.codegen_samples import run_package_tests, write_files
 from tests.conftest import running_worker
+from tests.creation_recording import replays_and_is_kept
 from tests.deploy_helpers import deploy_environment, quick_tuning, register
 
 
@@ -134,3 +135,11 @@ async def test_a_deployed_sync_job_has_a_schedule_that_follows_the_integration(
             with pytest.raises(RPCError) as gone:
                 await handle.describe()
             assert gone.value.status == RPCStatusCode.NOT_FOUND
+            # Today's code replays what these runs recorded (and keeps them as fixtures).
+            for workflow_id, run_id, name in (
+                    (deploy_workflow_id("development", slug, "0.1.0"), None, "deploy_sync_job"),
+                    (started.workflow_id, started.first_execution_run_id, "sync_run_failed"),
+                    (f"{lifecycle_workflow_id(slug)}-3", None, "lifecycle_sync_deprecate")):
+                history = await client.get_workflow_handle(
+                    workflow_id, run_id=run_id).fetch_history()
+                await replays_and_is_kept(history, name)
