@@ -157,6 +157,13 @@ def call_sync(run: SyncRunInput) -> SyncRunResult:
             f"the sync of {run.slug} in {run.environment.value} failed {where}: "
             f"{str(body.get('error'))[:300]} (the next run resumes there)",
             type=ErrorType.SYNC_FAILED, non_retryable=True)
+    if status == 400:  # the job needs what no schedule can give (its source's path values)
+        raise ApplicationError(
+            f"the sync job {run.slug} in {run.environment.value} refused the scheduled run: "
+            f"{str(body.get('message') or text)[:300]}; its source needs path parameters, "
+            "so run it with POST /sync and a body naming them, or update the integration "
+            "so it pages through an endpoint without them",
+            type=ErrorType.SYNC_FAILED, non_retryable=True)
     raise ConnectionError(f"{run.slug} in {run.environment.value} answered {status} to "
                           f"/sync: {text[:200]}")
 

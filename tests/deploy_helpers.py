@@ -32,6 +32,7 @@ from activities.deploy.traffic_steps import proxy_of
 from activities.github_issues import upsert_bot_comment
 from activities.lifecycle import LIFECYCLE_ACTIVITIES
 from activities.sandbox.docker_runner import docker_client
+from activities.sync_schedules import SYNC_SCHEDULE_ACTIVITIES
 from activities.traffic import haproxy_process
 from infra.settings import get_settings
 from models.deploy import DeployTuning
@@ -48,6 +49,7 @@ FAULTY = REPO_ROOT / "tests" / "images" / "faulty"
 DEPLOY_WORKFLOWS: list[type] = [DeployWorkflow, HealthMonitorWorkflow]
 ALL_DEPLOY_ACTIVITIES: list[Any] = [*DEPLOY_ACTIVITIES, *MONITOR_ACTIVITIES,
                                     *INCIDENT_ACTIVITIES, *LIFECYCLE_ACTIVITIES,
+                                    *SYNC_SCHEDULE_ACTIVITIES,  # a sync job's schedule
                                     upsert_bot_comment]
 S = IntegrationState
 WORKFLOW_TO_APPROVED = [S.ANALYZING, S.GENERATING, S.TESTING, S.REVIEWING, S.APPROVED]

@@ -237,3 +237,21 @@ def test_the_plan_and_the_review_fit_the_receiver() -> None:
         verdict = review(ReviewInput(request=request, files=files, findings=[],
                                      integration_key="types"))
         assert verdict.approve, verdict.comments
+
+
+ODD_PATHS = ["/{2fa}/item-{model_id}/forecast/%20space", "/a%2Fb", "/x.y/{id}.json", "/é/ü",
+             "/a+b", "/(x)/[y]", "/q%3Fz", "/t~!$&'*,;=:@"]
+
+
+def test_receiver_routes_match_paths_as_written(tmp_path: Path) -> None:
+    """Routes match the decoded path, so a path written with "%20" (CI drew one) or any
+    other character the form accepts is reachable; each route's own tests prove it."""
+    request = IntegrationRequest(
+        service_name="Odd", slug="odd-paths", integration_type="webhook-receiver",
+        base_url="https://odd.example", auth="none",
+        endpoints=[Endpoint(method="POST", path=p) for p in ODD_PATHS])
+    files = _generated(request)
+    write_files(files, tmp_path)
+    run, coverage = run_package_tests(tmp_path / "integrations" / "odd-paths")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert coverage >= 80

@@ -63,10 +63,17 @@ def test_the_offline_generator_declares_checks_that_parse(sample: str) -> None:
     manifest = IntegrationManifest.model_validate(json.loads(text))
     paths = [c.path for c in manifest.live_checks]
     assert paths[:3] == ["/health/live", "/health/ready", "/openapi.json"]
+    refusals = [c for c in manifest.live_checks if c.method == "POST"]
+    assert refusals and all(400 <= s < 500 for c in refusals for s in c.expect_status)
+    if SAMPLES[sample].integration_type == "webhook-receiver":  # each route refuses unsigned
+        assert len(refusals) == len(manifest.capabilities)
+        assert all(c.expect_status == [401] and c.body == {} for c in refusals)
+        return
     assert [p for p in paths if p.startswith("/operations/")] == [
         f"/operations/{name}" for name in manifest.capabilities][:LIVE_CHECK_LIMIT - 4]
-    refusals = [c for c in manifest.live_checks if c.method == "POST"]
-    assert refusals and all(c.expect_status == [422] and c.body == [] for c in refusals)
+    assert all(c.expect_status == [422] and c.body == [] for c in refusals)
+    if SAMPLES[sample].integration_type == "sync-job":
+        assert "/sync" in paths and "/sync/state" in paths
 
 
 # -- running checks against an instance ------------------------------------------------------

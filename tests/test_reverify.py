@@ -34,6 +34,7 @@ from infra.settings import get_settings
 from models.codegen import AnalyzeInput, GenerateInput
 from models.deploy import DeployInput, DeployResult, deploy_workflow_id
 from models.events import EventType
+from models.request import IntegrationType
 from models.reverify import ReverifySummary
 from registry.store import open_registry
 from tests.codegen_samples import KEY, OPEN_DATA
@@ -145,7 +146,8 @@ async def test_the_schedule_reverifies_both_and_alerts_the_stopped_one(
 
 def _generated_files(slug: str) -> dict[str, str]:
     """The offline generator's integration for a request without credentials, as ``slug``."""
-    request = OPEN_DATA.model_copy(update={"slug": slug, "service_name": "Open Data"})
+    request = OPEN_DATA.model_copy(update={"slug": slug, "service_name": "Open Data",
+                                           "integration_type": IntegrationType.API_CLIENT})
     spec = analyze(AnalyzeInput(request=request, integration_key=KEY)).spec
     return generate(GenerateInput(request=request, spec=spec, version="1.0.0",
                                   integration_key=KEY)).files

@@ -80,11 +80,13 @@ def test_capabilities_parse_and_name_their_queues() -> None:
     assert queue_for("ccb", Capability.DEPLOY, "edge-1") == "ccb-deploy-edge-1"
     # The deploy workflow sends exactly the host's activities to the host (probes come from
     # the monitor, re-verification from its schedule's workflow and promotions, the proxy
-    # and instance steps of pause, resume and deprecate from the lifecycle workflow).
+    # and instance steps of pause, resume and deprecate from the lifecycle workflow, a sync
+    # job's call from its scheduled run).
     from activities.lifecycle_steps import LIFECYCLE_HOST_ACTIVITIES
+    from activities.sync_schedules import SYNC_HOST_ACTIVITIES
 
     others = {"probe_live_version", "reverify_live",
-              *(fn.__name__ for fn in LIFECYCLE_HOST_ACTIVITIES)}
+              *(fn.__name__ for fn in (*LIFECYCLE_HOST_ACTIVITIES, *SYNC_HOST_ACTIVITIES))}
     assert {fn.__name__ for fn in HOST_STEPS} | others == {
         fn.__name__ for fn in DEPLOY_HOST_ACTIVITIES}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from activities.codegen.offline.docs import render_dockerfile, render_pyproject
 from activities.codegen.offline.layout import DEPENDENCIES, HEALTH, NO_AI_NOTICE, Layout
@@ -29,7 +29,8 @@ def receivers(lay: Layout) -> dict[str, str]:
     routes: dict[str, str] = {}
     shapes: set[str] = set()
     for op in lay.ops:
-        path = "".join(value.replace("{", "").replace("}", "") if kind == "text"
+        # Routes match the decoded path: a "%20" as written is the space it stands for.
+        path = "".join(unquote(value).replace("{", "").replace("}", "") if kind == "text"
                        else "{" + value + "}" for kind, value in op.pieces) or "/"
         if not path.startswith("/"):
             path = "/" + path
