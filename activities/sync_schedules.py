@@ -17,19 +17,17 @@ from temporalio import activity
 from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.deploy.traffic_steps import proxy_of
+from infra.schedules import create_or_update
 from models.deployment import Environment
 from models.error_types import ErrorType
 from models.sync_job import (
@@ -65,20 +63,8 @@ async def ensure_sync_schedule(req: SyncScheduleRequest) -> str:
     and note kept); what was done, in words."""
     queue = activity.info().task_queue
     schedule_id = sync_schedule_id(queue, req.environment, req.slug)
-    client = activity.client()
-    wanted = _schedule(req, queue)
-    try:
-        await client.create_schedule(schedule_id, wanted)
-        return f"schedule {schedule_id} created (every {req.interval_seconds} s)"
-    except ScheduleAlreadyRunningError:
-        def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-            schedule = current.description.schedule
-            schedule.action, schedule.spec, schedule.policy = (
-                wanted.action, wanted.spec, wanted.policy)
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(schedule_id).update(keep_state)
-        return f"schedule {schedule_id} kept (every {req.interval_seconds} s)"
+    done = await create_or_update(activity.client(), schedule_id, _schedule(req, queue))
+    return f"schedule {schedule_id} {done} (every {req.interval_seconds} s)"
 
 
 @activity.defn

@@ -59,10 +59,16 @@ async def ensure_schedules(client: Client, settings: Settings,
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return "no re-verification schedule (CCB_REVERIFY_INTERVAL_HOURS=0)"
             raise
-    wanted = reverify_schedule(settings, queue)
+    done = await create_or_update(client, schedule_id, reverify_schedule(settings, queue))
+    return f"schedule {schedule_id} {done} (every {settings.reverify_interval_hours:g} h)"
+
+
+async def create_or_update(client: Client, schedule_id: str, wanted: Schedule) -> str:
+    """Create ``wanted``, or bring the existing schedule's action, spec and policy up to it
+    with its state (paused or not, its note) kept; "created" or "kept"."""
     try:
         await client.create_schedule(schedule_id, wanted)
-        return f"schedule {schedule_id} created (every {settings.reverify_interval_hours:g} h)"
+        return "created"
     except ScheduleAlreadyRunningError:
         def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
             schedule = current.description.schedule
@@ -70,5 +76,5 @@ async def ensure_schedules(client: Client, settings: Settings,
                 wanted.action, wanted.spec, wanted.policy)
             return ScheduleUpdate(schedule=schedule)
 
-        await handle.update(keep_state)
-        return f"schedule {schedule_id} kept (every {settings.reverify_interval_hours:g} h)"
+        await client.get_schedule_handle(schedule_id).update(keep_state)
+        return "kept"
