@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from datetime import timedelta
 
 from temporalio import activity
@@ -27,6 +26,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.deploy.traffic_steps import proxy_of
+from activities.heartbeat import heartbeating
 from infra.schedules import create_or_update
 from models.deployment import Environment
 from models.error_types import ErrorType
@@ -41,7 +41,6 @@ from models.sync_job import (
 )
 
 SYNC_CALL_TIMEOUT_S = 600.0
-HEARTBEAT_EVERY_S = 5.0
 
 
 def _schedule(req: SyncScheduleRequest, task_queue: str) -> Schedule:
@@ -107,23 +106,12 @@ def call_sync(run: SyncRunInput) -> SyncRunResult:
     next) is a non-retryable failure, so the Temporal UI shows it; an unreachable instance
     is retried."""
     port = proxy_of(run.environment).port
-    done, outcome = threading.Event(), {}
-
-    def send() -> None:
-        try:
-            outcome["answer"] = _post_sync(port, run.slug)
-        except OSError as exc:
-            outcome["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=send, daemon=True).start()
-    while not done.wait(HEARTBEAT_EVERY_S):
-        activity.heartbeat("syncing")
-    if "error" in outcome:
+    try:
+        with heartbeating(f"the sync of {run.slug} in {run.environment.value}"):
+            status, text = _post_sync(port, run.slug)
+    except OSError as exc:
         raise ConnectionError(f"{run.slug} in {run.environment.value} did not answer "
-                              f"/sync: {outcome['error']}")
-    status, text = outcome["answer"]
+                              f"/sync: {exc}") from None
     try:
         body = json.loads(text)
     except ValueError:
