@@ -10,27 +10,22 @@ be undone registers its compensation as soon as it has happened.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.codegen.claude_activities import claude_analyze, claude_generate, claude_review
+    from activities.codegen.claude_activities import claude_analyze, claude_generate
     from activities.codegen.offline_activities import (
         offline_analyze,
         offline_generate,
-        offline_review,
     )
     from activities.codegen.select import select_backend
-    from activities.github_git import commit_files
     from activities.github_issues import close_issue
     from activities.intake import record_requested, validate_request
-    from models.codegen import AnalyzeInput, Backend, Finding, GenerateInput, ReviewInput
+    from models.codegen import AnalyzeInput, Backend, Finding, GenerateInput
     from models.creation import (
-        ApprovalDecision,
-        ChangeRequest,
         CreationInput,
         CreationResult,
         Progress,
@@ -38,23 +33,23 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.error_types import ErrorType
     from models.events import EventType
-    from models.github import CloseIssue, CommitFiles, MergePull
+    from models.github import CloseIssue, MergePull
     from models.intake import IntakeInput, RecordRequested
     from models.lifecycle import VersionCommand
     from models.manifest import TechnicalSpec
     from models.request import IntegrationRequest
-    from models.review import CheckedHead, ReviewOptions, ReviewRun
     from models.search_attributes import INTEGRATION_SLUG, INTEGRATION_STATE
     from models.states import IntegrationState
     from models.verify import TestReport, TestRequest
     from rules.inert import inert_plain
     from rules.security_scan import security_scan
     from workflows import fix_rounds, request_texts
-    from workflows.creation_steps import fresh_steps, review_in_place
+    from workflows.creation_review import CreationReview, RequestFailed
+    from workflows.creation_steps import fresh_steps
     from workflows.errors import guarded
     from workflows.policies import GITHUB_STEP, LOCAL_HEARTBEATING_STEP, LOCAL_STEP
     from workflows.pull_requests import open_bot_pull_request
-    from workflows.request_run import BOT, HasUsage, RequestRun
+    from workflows.request_run import HasUsage
     from workflows.revert import open_revert_pull_request
 
 
@@ -62,17 +57,11 @@ S = IntegrationState
 A = TypeVar("A")
 U = TypeVar("U", bound=HasUsage)
 FIRST_VERSION = "0.1.0"
-REVIEW_CHILD_PATCH = "review-by-code-review-workflow"  # earlier runs reviewed in place
 REVERT_PATCH = "revert-pull-request-after-merge"  # earlier runs left merged code as it was
-REMINDER_COMMENTS_PATCH = "approval-reminder-comments"  # earlier ones only edited the checklist
-
-
-class RequestFailed(ApplicationError):
-    """A failure already explained to the user; the workflow ends FAILED."""
 
 
 @workflow.defn(name="IntegrationCreationWorkflow")
-class IntegrationCreationWorkflow(RequestRun):
+class IntegrationCreationWorkflow(CreationReview):
     def __init__(self) -> None:
         self._progress = Progress(workflow_id="", steps=fresh_steps())
         self._init_run()
@@ -269,83 +258,6 @@ class IntegrationCreationWorkflow(RequestRun):
         self._progress.pr_number, self._progress.pr_url = pull.number, pull.url
         self._progress.head_sha = pull.head_sha
         await self._done("pull_request", f"#{pull.number}")
-
-    async def _review_until_approved(self, backend: Backend, request: IntegrationRequest,
-                                     spec: TechnicalSpec, branch: str,
-                                     files: dict[str, str]) -> dict[str, str]:
-        """Review and a person's approval; changes requested go back to generation and are
-        committed on the branch, reviewed again. Returns the approved files."""
-        assert self._input is not None
-        while True:
-            await self._review(backend, request, files)
-            decision = await self._wait_for_decision(self._input)
-            if isinstance(decision, ApprovalDecision):
-                break
-            await self._transition(S.GENERATING, f"changes requested by {decision.reviewer}")
-            files = await self._generate_until_green(
-                backend, request, spec, reviewer_comments=[decision.text], previous=files)
-            commit = await workflow.execute_activity(
-                commit_files,
-                CommitFiles(repo=self._repo, branch=branch, files=files,
-                            message=f"Address review by {decision.reviewer}"),
-                **GITHUB_STEP)
-            self._progress.head_sha = commit.sha
-            await self._transition(S.REVIEWING, "changes committed; review again")
-        await self._done("review", f"approved by {decision.reviewer} ({decision.source})")
-        await self._transition(S.APPROVED, f"approved by {decision.reviewer}",
-                               actor=decision.reviewer)
-        await self._event(EventType.REVIEW_COMPLETED, "review",
-                          {"approved_by": decision.reviewer, "source": decision.source})
-        return files
-
-    async def _review(self, backend: Backend, request: IntegrationRequest,
-                      files: dict[str, str]) -> None:
-        assert self._input is not None
-        await self._start("review")
-        if workflow.patched(REVIEW_CHILD_PATCH):
-            await self._review_by_workflow(backend, request)
-            return
-        # Runs started before the patch reviewed here, by hand (kept so they replay).
-        review = await self._by_backend(backend, claude_review, offline_review, ReviewInput(
-            request=request, files=files, findings=self._progress.findings,
-            integration_key=workflow.info().workflow_id))
-        await review_in_place(self._input, self._progress, review)
-
-    async def _review_by_workflow(self, backend: Backend, request: IntegrationRequest) -> None:
-        """The PR's head reviewed by ``CodeReviewWorkflow`` as a child (the same review every
-        PR gets), reusing this run's checks and sandbox tests of exactly these files; the
-        review's tokens count against this request's budget."""
-        assert self._input is not None and self._test_report is not None
-        inp, head = self._input, self._progress.head_sha
-        if backend == Backend.CLAUDE:
-            await self._check_budget(inp.token_budget)
-        outcome = await self._review_pull(ReviewRun(
-            repo=inp.repo, pr_number=self._progress.pr_number or 0,
-            head_ref=f"integration/{request.slug}", head_sha=head, requested_by=BOT,
-            options=ReviewOptions(
-                reviewers=inp.reviewers, new_integration=True,
-                coverage_gate=self._test_report.coverage_gate,
-                usage_key=workflow.info().workflow_id,
-                checked=CheckedHead(sha=head, slug=request.slug, report=self._test_report,
-                                    findings=self._progress.findings))))
-        await self._note("review", f"review of {head[:7]} {outcome.status} "
-                                   f"({outcome.reviewed_by or 'no code review'})")
-
-    async def _wait_for_decision(self, inp: CreationInput) -> ApprovalDecision | ChangeRequest:
-        self._approval, self._changes = None, []
-        deadline = workflow.now() + inp.approval_expiry
-        self._progress.waiting_for_approval = True
-        await self._note("review", "waiting for a human approval (/approve, an approving "
-                                   "review, `ccb approve` or the Temporal UI)")
-        return await self._await_decision(deadline, inp, self._remind, RequestFailed)
-
-    async def _remind(self, count: int, last: bool, left: timedelta) -> None:
-        """Noted in the checklist and, in newer runs, a new comment mentioning the reviewers
-        (an edited comment notifies nobody)."""
-        await self._note("review", f"reminder {count}: still waiting for an approval")
-        if workflow.patched(REMINDER_COMMENTS_PATCH):
-            await self._comment(f"approval-reminder-{count}",
-                                self._approval_reminder(count, last, left))
 
     async def _merge_request(self, inp: CreationInput, request: IntegrationRequest,
                              branch: str, files: dict[str, str]) -> str:
