@@ -16,6 +16,7 @@ from infra.settings import get_settings
 from models.github import (
     CloseIssue,
     CommentRef,
+    IssueQuery,
     LabelChange,
     Permission,
     PermissionQuery,
@@ -103,6 +104,13 @@ def close_issue(command: CloseIssue) -> None:
 
 
 @activity.defn
+@github_activity("issue #{number} in {repo}")
+def issue_labels(query: IssueQuery) -> list[str]:
+    """The issue's label names (plan-first is a label). A read: safe to repeat."""
+    return sorted(label.name for label in repository(query.repo).get_issue(query.number).labels)
+
+
+@activity.defn
 @github_activity("collaborator {username} of {repo}")
 def get_collaborator_permission(command: PermissionQuery) -> str:
     """The person's role on the repository: admin, maintain, write, triage, read or none.
@@ -132,4 +140,5 @@ ISSUE_ACTIVITIES: list[Callable[..., Any]] = [
     remove_labels,
     close_issue,
     get_collaborator_permission,
+    issue_labels,
 ]

@@ -73,6 +73,11 @@ def render_progress(progress: Progress, ui_link: str) -> str:
         else:
             lines += ["", "Fix what is listed (edit the issue if the request itself is at "
                           "fault), then comment `/retry` to start again from the analysis."]
+    if progress.waiting_for_plan:
+        rev = progress.plan_revision
+        lines += ["", f"Waiting for a person with write access to answer [plan revision {rev}]"
+                      f"({progress.plan_url}): comment `/approve-plan {rev}`, or `/revise-plan "
+                      "<what to change>`. No code is written before that."]
     if progress.waiting_for_approval:
         head = progress.head_sha[:7]
         lines += ["", "Waiting for a person's approval of the pull request at "

@@ -32,6 +32,7 @@ from activities.github_review import REVIEW_GITHUB_ACTIVITIES
 from activities.intake import INTAKE_ACTIVITIES
 from activities.lifecycle import LIFECYCLE_ACTIVITIES
 from activities.lifecycle_steps import LIFECYCLE_HOST_ACTIVITIES, LIFECYCLE_STEP_ACTIVITIES
+from activities.plan_cost import PLAN_ACTIVITIES
 from activities.progress_comment import publish_progress
 from activities.promotion import PROMOTION_ACTIVITIES
 from activities.reverify import REVERIFY_ACTIVITIES, reverify_live
@@ -68,6 +69,7 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     *CONTRIBUTION_ACTIVITIES,  # a person's merged change to an integration
     *SYNC_SCHEDULE_ACTIVITIES,  # the sync jobs' schedules
     *SYNC_HOST_ACTIVITIES,
+    *PLAN_ACTIVITIES,  # plan-first: the plan's cost estimate
 ]
 
 # Generated or contributed code is only ever touched here: code checks and sandboxed tests.

@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     approval_expiry_hours: float = Field(default=168.0, gt=0)
     approval_reminder_hours: float = Field(default=24.0, gt=0)
 
+    # Plan-first for every request of this repository: the analysis is posted as a plan and
+    # no code is written until a person approves it (one request turns it on with the label
+    # `plan-first`).
+    plan_first: bool = False
+
     # Fault injection for crash tests: "point=seconds,point=seconds" pauses at named points.
     fault_pause: str = ""
 

@@ -31,6 +31,7 @@ class CreationInput(ApprovalTimes):
     max_fix_rounds: int = Field(default=3, ge=1, le=10)
     reviewers: list[str] = Field(default_factory=list)
     token_budget: int | None = None  # None: the setting CCB_TOKEN_BUDGET_PER_REQUEST
+    plan_first: bool = False  # the setting CCB_PLAN_FIRST (the label also turns it on)
 
 
 class ApprovalDecision(BaseModel):
@@ -128,6 +129,10 @@ class Progress(BaseModel):
     waiting_for_approval: bool = False
     waiting_for_credentials: list[str] = Field(default_factory=list)  # names, never values
     next_step: str = ""  # once failed: what the person can do (the ending's words)
+    plan_revision: int = 0  # plan-first: the revision posted last (0: no plan posted)
+    plan_url: str = ""  # that revision's comment
+    plan_approved_by: str = ""
+    waiting_for_plan: bool = False
 
 
 class CreationResult(BaseModel):

@@ -48,6 +48,7 @@ class ErrorType:
     INSTANCE_NOT_HEALTHY = "InstanceNotHealthy"  # a paused instance cannot be resumed
     INVALID_REQUEST = "InvalidRequest"
     LIFECYCLE_REFUSED = "LifecycleRefused"  # pause/resume/deprecate from the wrong state
+    PLAN_EXPIRED = "PlanExpired"
     SYNC_FAILED = "SyncFailed"  # a sync job's run failed (its cursor kept for the next run)
     NOTHING_TO_UPDATE = "NothingToUpdate"
     PULL_REQUEST_CLOSED = "PullRequestClosed"  # a person closed the bot's PR unmerged

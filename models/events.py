@@ -24,6 +24,8 @@ class EventType(StrEnum):
     VERSION_RECORDED = "version.recorded"  # a merged commit with its gates (tests, scan, approver)
     PROMOTION_APPROVED = "promotion.approved"  # a person let a version at a commit into an env
     LIFECYCLE_CHANGED = "integration.lifecycle"  # paused, resumed or deprecated: who and why
+    PLAN_REVISED = "plan.revised"  # plan-first: a person's feedback made a new revision
+    PLAN_APPROVED = "plan.approved"  # plan-first: who approved which revision
 
 
 class AuditEvent(BaseModel):

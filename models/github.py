@@ -59,6 +59,11 @@ class CloseIssue(BaseModel):
     state_reason: Literal["completed", "not_planned"] | None = None
 
 
+class IssueQuery(BaseModel):
+    repo: RepoName
+    number: IssueNumber
+
+
 class PermissionQuery(BaseModel):
     repo: RepoName
     username: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")

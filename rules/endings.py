@@ -24,6 +24,7 @@ class Ending(StrEnum):
     INVALID_REQUEST = "invalid-request"
     SLUG_TAKEN = "slug-taken"
     EXPIRED = "expired"  # nobody decided on the pull request in time
+    PLAN_EXPIRED = "plan-expired"  # plan-first: nobody answered the plan in time
     PULL_REQUEST_CLOSED = "pull-request-closed"
     CHANGES_NOT_MADE = "changes-not-made"  # the requested changes could not be made
     BUDGET = "budget"
@@ -39,6 +40,7 @@ BY_TYPE: dict[str, Ending] = {
     ErrorType.INVALID_REQUEST: Ending.INVALID_REQUEST,
     ErrorType.SLUG_TAKEN: Ending.SLUG_TAKEN,
     ErrorType.APPROVAL_EXPIRED: Ending.EXPIRED,
+    ErrorType.PLAN_EXPIRED: Ending.PLAN_EXPIRED,
     ErrorType.PULL_REQUEST_CLOSED: Ending.PULL_REQUEST_CLOSED,
     ErrorType.CHANGES_REQUESTED: Ending.CHANGES_NOT_MADE,
     ErrorType.TOKEN_BUDGET_EXCEEDED: Ending.BUDGET,
@@ -88,6 +90,11 @@ WORDS: dict[Ending, Words] = {
                          "request in time, so it was closed",
                          "Comment `/retry` to open it again, and ask a reviewer with write "
                          "access to decide."),
+    Ending.PLAN_EXPIRED: Words("{what} stopped: nobody approved or revised its plan in time, "
+                              "so no code was written",
+                              "Comment `/retry` to have the plan posted again, and ask someone "
+                              "with write access to answer it with `/approve-plan <revision>` "
+                              "or `/revise-plan <what to change>`."),
     Ending.PULL_REQUEST_CLOSED: Words("{what} stopped: its pull request was closed without "
                                      "merging",
                                      "Its branch is deleted. Comment `/retry` (or reopen the "

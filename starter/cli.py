@@ -16,6 +16,7 @@ from starter.cli_commands import register
 from starter.cli_deploy import register as register_deploy
 from starter.cli_lifecycle import register as register_lifecycle
 from starter.cli_payloads import register as register_payloads
+from starter.cli_plan import register as register_plan
 from starter.cli_promote import register as register_promote
 from starter.cli_schedules import register as register_schedules
 from starter.cli_secrets import register as register_secrets
@@ -168,6 +169,7 @@ register_payloads(app)
 register_schedules(app)
 register_promote(app)
 register_lifecycle(app)
+register_plan(app)
 
 
 def _guard(command: Callable[[], None]) -> int:

@@ -72,7 +72,8 @@ def _run(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
     async def go() -> T:
         client = await connect(settings)
         return await work(Dispatcher(client, settings.task_queue,
-                                    approval=settings.approval_times()))
+                                    approval=settings.approval_times(),
+                                    plan_first=settings.plan_first))
 
     try:
         return asyncio.run(go())
@@ -176,6 +177,8 @@ def register(app: typer.Typer) -> None:
         as_user: Annotated[str | None, typer.Option(
             "--as", help="a local forge user (e.g. alice) to open the issue as")] = None,
         check: Annotated[bool, typer.Option(help="refuse a body the bot would reject")] = True,
+        plan_first: Annotated[bool, typer.Option(help="label it plan-first: the plan is "
+                                                      "approved before code")] = False,
         repo: REPO = None,
     ) -> None:
         """Open an integration-request issue (label integration-request)."""
@@ -204,7 +207,8 @@ def register(app: typer.Typer) -> None:
         try:
             github = _github(settings, as_user)
             issue = _github_call("open the issue", lambda: github.get_repo(target).create_issue(
-                title=issue_title, body=body, labels=[names.REQUEST_LABEL]))
+                title=issue_title, body=body,
+                labels=[names.REQUEST_LABEL, *(["plan-first"] if plan_first else [])]))
         except CliError as exc:
             _fail(str(exc))
         typer.echo(f"opened issue #{issue.number} in {target}: {issue.html_url}")

@@ -1,6 +1,6 @@
 """Comment commands: ``/approve``, ``/request-changes <text>``, ``/retry``, ``/cancel``,
 ``/status``, ``/promote <environment> [commit]``, ``/pause [why]``, ``/resume``,
-``/deprecate [why]``.
+``/deprecate [why]``, ``/approve-plan [revision]``, ``/revise-plan <what to change>``.
 
 A command is the first non-empty line of a comment, starting with ``/``. Anything else in the
 comment is ordinary discussion. Parsing never raises: a comment is a command, a command used
@@ -28,12 +28,14 @@ class CommandName(StrEnum):
     PAUSE = "pause"
     RESUME = "resume"
     DEPRECATE = "deprecate"
+    APPROVE_PLAN = "approve-plan"
+    REVISE_PLAN = "revise-plan"
 
 
 USAGE = (
     "Commands: `/approve`, `/request-changes <what to change>`, `/retry` (after a failure), "
     "`/cancel`, `/status`, `/promote <environment> [commit]`, `/pause [why]`, `/resume`, "
-    "`/deprecate [why]`."
+    "`/deprecate [why]`, `/approve-plan <revision>`, `/revise-plan <what to change>`."
 )
 
 
@@ -75,6 +77,8 @@ def parse_command(comment: str | None) -> Command | CommandMisuse | None:
         return Command(name, argument)
     if name is CommandName.PROMOTE:
         return _promote(argument)
+    if name in (CommandName.APPROVE_PLAN, CommandName.REVISE_PLAN):
+        return _plan(name, argument)
     # /approve keeps its text as the approval's comment, /pause and /deprecate their reason
     # (its first line); the others ignore theirs.
     if name in (CommandName.PAUSE, CommandName.DEPRECATE):
@@ -102,6 +106,26 @@ def _promote(argument: str) -> Command | CommandMisuse:
         return CommandMisuse(CommandName.PROMOTE, f"{code_span(sha[:40])} is not a commit sha: "
                              "`/promote <environment> <7 to 40 hex digits>`")
     return Command(CommandName.PROMOTE, f"{env} {sha.lower()}".strip())
+
+
+def _plan(name: CommandName, argument: str) -> Command | CommandMisuse:
+    """``/approve-plan [revision]`` keeps the revision's number ("" when not named: the
+    comment's own id binds it); ``/revise-plan`` needs the feedback."""
+    if name is CommandName.REVISE_PLAN:
+        if not argument:
+            return CommandMisuse(name, "say what to change in the plan: `/revise-plan <what "
+                                       "to change>` (e.g. `GET /path - what` adds an endpoint)")
+        if len(argument) > MAX_CHANGE_TEXT:
+            return CommandMisuse(name, f"the feedback is longer than {MAX_CHANGE_TEXT} "
+                                       "characters: shorten it")
+        return Command(name, argument)
+    word = (argument.split() or [""])[0].lstrip("#")
+    if not re.fullmatch(r"[0-9]{1,9}", word):
+        return Command(name, "")  # "/approve-plan looks good": words, not a revision
+    if not 0 < int(word) < 1000:
+        return CommandMisuse(name, f"{code_span(word)} is not a plan revision: "
+                                   "`/approve-plan <revision number>`, e.g. `/approve-plan 2`")
+    return Command(name, str(int(word)))
 
 
 MAX_CHANGE_CHARS = 20_000  # ChangeRequest.text's bound, what generation is given

@@ -118,8 +118,8 @@ class Dispatcher:
     def __init__(self, client: Client, task_queue: str,
                  registered: frozenset[str] | None = None,
                  approval: ApprovalTimes | None = None,
-                 reviewers: list[str] | None = None) -> None:
-        self.client = client
+                 reviewers: list[str] | None = None, plan_first: bool = False) -> None:
+        self.client, self.plan_first = client, plan_first  # plan_first: CCB_PLAN_FIRST
         self.task_queue = task_queue
         self.registered = registered if registered is not None else registered_workflows()
         self.approval = approval or ApprovalTimes()  # the settings' wait for a person
@@ -139,7 +139,7 @@ class Dispatcher:
         if names.CREATION_WORKFLOW in self.registered:
             return CreationInput(repo=repo, issue_number=issue, requested_by=actor,
                                  body=body, title=title, reviewers=self.reviewers,
-                                 **dict(self.approval))
+                                 plan_first=self.plan_first, **dict(self.approval))
         return IntakeInput(repo=repo, issue_number=issue, requested_by=actor, body=body,
                            title=title)
 

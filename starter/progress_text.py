@@ -13,6 +13,10 @@ def describe_progress(progress: Any) -> str:
     parts = [f"state {progress.get('state', '?')}"]
     if progress.get("current_step"):
         parts.append(f"step {progress['current_step']}")
+    if progress.get("waiting_for_plan"):
+        rev = progress.get("plan_revision")
+        parts.append(f"waiting for `/approve-plan {rev}` or `/revise-plan <what>` on plan "
+                     f"revision {rev} ({progress.get('plan_url', '')})")
     if progress.get("waiting_for_approval"):
         parts.append(f"waiting for approval of {str(progress.get('head_sha') or '')[:7]}")
     if progress.get("waiting_for_credentials"):

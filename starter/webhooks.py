@@ -44,6 +44,7 @@ from starter.integration_commands import INTEGRATION_COMMANDS, integration_comma
 from starter.issue_events import may_act, on_issue_event, tell_pull_closed
 from starter.metrics import StarterMetrics, webhook_span
 from starter.permissions import PermissionChecker, PermissionLookupError, pull_head_sha
+from starter.plan_dispatch import answer_plan, plan_answer
 from starter.routing import (
     Action,
     CommentCommand,
@@ -90,7 +91,8 @@ class WebhookService:
                     self._client = await connect(self.settings)
             client = self._client
         return Dispatcher(client, self.settings.task_queue,
-                          approval=self.settings.approval_times())
+                          approval=self.settings.approval_times(),
+                          plan_first=self.settings.plan_first)
 
     # -- the endpoint --------------------------------------------------------------------------
 
@@ -272,6 +274,9 @@ class WebhookService:
             return await dispatcher.request_changes(
                 repo, issue, ChangeRequest(reviewer=action.actor,
                                            text=bounded_change(command.text), source=source))
+        if command.name in (CommandName.APPROVE_PLAN, CommandName.REVISE_PLAN):
+            return await answer_plan(dispatcher, repo, issue, plan_answer(
+                command, action.actor, action.comment_id), update_id=source)
         if command.name is CommandName.CANCEL:
             return await dispatcher.cancel(repo, issue)
         if command.name is CommandName.STATUS:

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.creation_review import CreationReview, RequestFailed
     from workflows.creation_steps import fresh_steps
     from workflows.errors import guarded
+    from workflows.plan_gate import PlanGate
     from workflows.policies import GITHUB_STEP, LOCAL_HEARTBEATING_STEP, LOCAL_STEP
     from workflows.pull_requests import open_bot_pull_request
     from workflows.request_run import HasUsage
@@ -61,10 +62,11 @@ REVERT_PATCH = "revert-pull-request-after-merge"  # earlier runs left merged cod
 
 
 @workflow.defn(name="IntegrationCreationWorkflow")
-class IntegrationCreationWorkflow(CreationReview):
+class IntegrationCreationWorkflow(PlanGate, CreationReview):
     def __init__(self) -> None:
         self._progress = Progress(workflow_id="", steps=fresh_steps())
         self._init_run()
+        self._init_plan()
         self._input: CreationInput | None = None
         self._slug_recorded = False
         self._test_report: TestReport | None = None
@@ -82,6 +84,7 @@ class IntegrationCreationWorkflow(CreationReview):
     async def _create(self, inp: CreationInput) -> CreationResult:
         request = await self._validate(inp)                                # 1-2
         backend, spec = await self._analyze_request(request)               # 3
+        request, spec = await self._plan_first(inp, request, backend, spec)  # plan-first
         await self._restart_if_edited(inp, record_failed=self._slug_recorded)
         await self._transition(S.GENERATING, "generating code")            # 4-6
         files = await self._generate_until_green(backend, request, spec, reviewer_comments=[])
@@ -254,7 +257,8 @@ class IntegrationCreationWorkflow(CreationReview):
             body=request_texts.creation_body(
                 issue=inp.issue_number, request=request, spec=spec, backend=backend,
                 findings=len(self._progress.findings), report=self._test_report,
-                usage=self._progress.usage, workflow_id=workflow.info().workflow_id))
+                usage=self._progress.usage, workflow_id=workflow.info().workflow_id,
+                plan=self._plan_link()))
         self._progress.pr_number, self._progress.pr_url = pull.number, pull.url
         self._progress.head_sha = pull.head_sha
         await self._done("pull_request", f"#{pull.number}")

@@ -16,6 +16,7 @@ from models.update import CompatReport
 from models.verify import TestReport
 from rules.codeowners import LOGIN_NAME
 from rules.inert import code_span, inert, inert_plain
+from rules.words import span
 from workflows.names import issue_marker
 
 
@@ -29,9 +30,10 @@ def written_by(backend: Backend | None, *, from_fields: bool) -> str:
 
 def creation_body(*, issue: int, request: IntegrationRequest, spec: TechnicalSpec,
                   backend: Backend, findings: int, report: TestReport | None,
-                  usage: TokenUsage, workflow_id: str) -> str:
+                  usage: TokenUsage, workflow_id: str, plan: str = "") -> str:
     lines = [
         f"Closes #{issue}. {issue_marker(issue)}", "",
+        *([plan, ""] if plan else []),
         f"**{inert(request.service_name)}** ({request.integration_type.value}) at "
         f"{code_span(request.base_url)}, written by {written_by(backend, from_fields=True)}.",
         "", "## Spec", inert(spec.summary), "",
@@ -87,20 +89,6 @@ def update_revert(*, issue: int, slug: str, pr_number: int, merged_sha: str,
             f"Merging this puts `integrations/{slug}/` back to {old_version}. Close it "
             "instead to keep the new version and fix forward.")
     return title, body
-
-
-def span(delta: timedelta) -> str:
-    """``7 days``, ``5 hours``, ``90 minutes``: a wait in words."""
-    minutes = round(delta.total_seconds() / 60)  # a wait measured as it runs: 23:59:59.9
-    if not minutes:
-        return f"{int(delta.total_seconds())} seconds"
-    if minutes % (24 * 60) == 0:
-        count, unit = minutes // (24 * 60), "day"
-    elif minutes % 60 == 0:
-        count, unit = minutes // 60, "hour"
-    else:
-        count, unit = minutes, "minute"
-    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def credentials_needed(*, slug: str, environment: str, missing: list[str], requester: str,
