@@ -48,6 +48,7 @@ from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     wait_for_approval_wait,
     world_fixture,
 )
+from tests.creation_recording import replays_and_is_kept
 from tests.test_creation_crash import _stop, _worker
 from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
 from workflows import names
@@ -253,6 +254,8 @@ async def test_the_worker_killed_while_the_plan_waits_loses_nothing(
     # One comment per revision, none twice: the progress, plan 1, plan 2 and the ending.
     assert len(_plan(world, issue, 1)) == 1 and len(_plan(world, issue, 2)) == 1
     assert len(world.bot_comments(issue)) == 4
+    # Its history (a revision, an approval, a worker lost while waiting) replays on this code.
+    await replays_and_is_kept(await handle.fetch_history(), "creation_plan_first")
 
 
 # -- the pure parts, over many inputs ------------------------------------------------------------

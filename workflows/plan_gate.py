@@ -81,7 +81,8 @@ class PlanGate:
 
     @workflow.update(name=APPROVE_PLAN_UPDATE)
     async def approve_plan(self, approval: PlanApproval) -> PlanAnswer:
-        self._plan_answer = approval
+        # Answered: a second answer, even in the same workflow task, is refused.
+        self._plan_answer, self._progress.waiting_for_plan = approval, False
         return PlanAnswer(accepted=True, message=(
             f"plan revision {self._progress.plan_revision} approved by {approval.reviewer}: "
             "the code is written from it"))
@@ -92,7 +93,7 @@ class PlanGate:
 
     @workflow.update(name=REVISE_PLAN_UPDATE)
     async def revise_plan(self, revision: PlanRevision) -> PlanAnswer:
-        self._plan_answer = revision
+        self._plan_answer, self._progress.waiting_for_plan = revision, False
         return PlanAnswer(accepted=True, message=(
             f"the analysis runs again with the feedback; revision "
             f"{self._progress.plan_revision + 1} of the plan follows"))
