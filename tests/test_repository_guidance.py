@@ -22,6 +22,7 @@ from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     wait_for_approval_wait,
     world_fixture,
 )
+from tests.creation_recording import replays_and_is_kept
 from tests.messages_api_server import MessagesApiServer, claude_api
 from tests.update_helpers import push
 from workflows.names import issue_marker
@@ -88,6 +89,8 @@ async def test_base_branch_guidance_reaches_claude_and_shapes_the_pr_body(
         await handle.cancel()
         with pytest.raises(WorkflowFailureError):
             await handle.result()
+    # The run with the guidance patch replays (kept as a fixture when recording).
+    await replays_and_is_kept(await handle.fetch_history(), "creation_repository_guidance")
 
     assert server.problems == []
     analyze, generate = server.bodies[0], server.bodies[1]
