@@ -29,6 +29,7 @@ from activities.deploy.steps import (
 )
 from activities.github_ops import GITHUB_ACTIVITIES
 from activities.github_review import REVIEW_GITHUB_ACTIVITIES
+from activities.guidance import GUIDANCE_ACTIVITIES
 from activities.intake import INTAKE_ACTIVITIES
 from activities.lifecycle import LIFECYCLE_ACTIVITIES
 from activities.lifecycle_steps import LIFECYCLE_HOST_ACTIVITIES, LIFECYCLE_STEP_ACTIVITIES
@@ -46,6 +47,7 @@ ALL_ACTIVITIES: list[Callable[..., Any]] = [
     *INTAKE_ACTIVITIES,
     *LIFECYCLE_ACTIVITIES,
     *GITHUB_ACTIVITIES,
+    *GUIDANCE_ACTIVITIES,  # the repository's rules, from its base branch
     *CLAUDE_ACTIVITIES,
     *OFFLINE_ACTIVITIES,
     select_backend,

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from models.guidance import RepositoryGuidance
 from models.manifest import TechnicalSpec
 from models.request import IntegrationRequest
 
@@ -51,6 +52,9 @@ class Finding(BaseModel):
 class AnalyzeInput(BaseModel):
     request: IntegrationRequest
     integration_key: str  # e.g. the workflow id: usage is recorded against it
+    # The base branch's AGENTS.md, CONTRIBUTING.md, PR template and conventions; None in
+    # payloads recorded before it (and for the offline generator, which ignores it).
+    guidance: RepositoryGuidance | None = None
 
 
 class AnalyzeResult(BaseModel):
@@ -71,6 +75,7 @@ class GenerateInput(BaseModel):
     # An update's: each endpoint's operation name in the live version ("GET /path" -> name),
     # kept so that an added endpoint never renames one people already call.
     operation_names: dict[str, str] = Field(default_factory=dict)
+    guidance: RepositoryGuidance | None = None  # as in AnalyzeInput
 
 
 class GeneratedCode(BaseModel):

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from models.error_types import ErrorType
     from models.events import EventType
     from models.github import CloseIssue, MergePull
+    from models.guidance import RepositoryGuidance
     from models.intake import IntakeInput, RecordRequested
     from models.lifecycle import VersionCommand
     from models.manifest import TechnicalSpec
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.creation_review import CreationReview, RequestFailed
     from workflows.creation_steps import fresh_steps
     from workflows.errors import guarded
+    from workflows.guidance_step import read_guidance
     from workflows.plan_gate import PlanGate
     from workflows.policies import GITHUB_STEP, LOCAL_HEARTBEATING_STEP, LOCAL_STEP
     from workflows.pull_requests import open_bot_pull_request
@@ -70,6 +72,7 @@ class IntegrationCreationWorkflow(PlanGate, CreationReview):
         self._input: CreationInput | None = None
         self._slug_recorded = False
         self._test_report: TestReport | None = None
+        self._guidance: RepositoryGuidance | None = None  # the base branch's rules
 
     # -- platform concerns ------------------------------------------------------------------
 
@@ -168,7 +171,9 @@ class IntegrationCreationWorkflow(PlanGate, CreationReview):
         await self._start("analyze")
         backend = await workflow.execute_activity(select_backend, **LOCAL_STEP)
         self._progress.backend = backend
-        inp = AnalyzeInput(request=request, integration_key=workflow.info().workflow_id)
+        self._guidance = await read_guidance(self._repo)
+        inp = AnalyzeInput(request=request, integration_key=workflow.info().workflow_id,
+                           guidance=self._guidance)
         spec = (await self._by_backend(backend, claude_analyze, offline_analyze, inp)).spec
         await self._event(EventType.REQUIREMENTS_ANALYZED, "analyzed",
                           {"backend": backend.value, "summary": spec.summary})
@@ -200,7 +205,8 @@ class IntegrationCreationWorkflow(PlanGate, CreationReview):
                                                GenerateInput(
                 request=request, spec=spec, version=FIRST_VERSION, findings=findings,
                 reviewer_comments=reviewer_comments, previous_files=files,
-                integration_key=workflow.info().workflow_id, attempt=attempt))
+                integration_key=workflow.info().workflow_id, attempt=attempt,
+                guidance=self._guidance))
             if stop_when_stalled and fix_rounds.stalled(generated.files, files, attempt):
                 raise RequestFailed(
                     fix_rounds.stalled_message(generated.backend, attempt, findings),
@@ -258,6 +264,8 @@ class IntegrationCreationWorkflow(PlanGate, CreationReview):
                 issue=inp.issue_number, request=request, spec=spec, backend=backend,
                 findings=len(self._progress.findings), report=self._test_report,
                 usage=self._progress.usage, workflow_id=workflow.info().workflow_id,
+                template=self._guidance.pr_template if self._guidance else "",
+                has_readme=f"integrations/{request.slug}/README.md" in files,
                 plan=self._plan_link()))
         self._progress.pr_number, self._progress.pr_url = pull.number, pull.url
         self._progress.head_sha = pull.head_sha

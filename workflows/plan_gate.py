@@ -64,6 +64,7 @@ class PlanGate:
     _progress: Progress
     _input: CreationInput | None
     _edited: Any
+    _guidance: Any  # the base branch's rules (``workflows.guidance_step``), or None
     _slug_recorded: bool
     _start: Callable[..., Awaitable[None]]
     _done: Callable[..., Awaitable[None]]
@@ -157,7 +158,8 @@ class PlanGate:
             request, changes = revised_request(request, answer.text, revision=revision + 1,
                                                reviewer=answer.reviewer)
             spec = (await self._by_backend(backend, claude_analyze, offline_analyze, AnalyzeInput(
-                request=request, integration_key=workflow.info().workflow_id))).spec
+                request=request, integration_key=workflow.info().workflow_id,
+                guidance=self._guidance))).spec
             await self._event(EventType.PLAN_REVISED, f"plan-revised-{revision}", {
                 "revision": revision + 1, "by": answer.reviewer, "source": answer.source,
                 "changes": changes, "summary": spec.summary[:200]})

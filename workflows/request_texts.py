@@ -14,6 +14,7 @@ from models.manifest import TechnicalSpec
 from models.request import IntegrationRequest
 from models.update import CompatReport
 from models.verify import TestReport
+from rules import pr_template
 from rules.codeowners import LOGIN_NAME
 from rules.inert import code_span, inert, inert_plain
 from rules.words import span
@@ -30,20 +31,34 @@ def written_by(backend: Backend | None, *, from_fields: bool) -> str:
 
 def creation_body(*, issue: int, request: IntegrationRequest, spec: TechnicalSpec,
                   backend: Backend, findings: int, report: TestReport | None,
-                  usage: TokenUsage, workflow_id: str, plan: str = "") -> str:
-    lines = [
-        f"Closes #{issue}. {issue_marker(issue)}", "",
-        *([plan, ""] if plan else []),
-        f"**{inert(request.service_name)}** ({request.integration_type.value}) at "
-        f"{code_span(request.base_url)}, written by {written_by(backend, from_fields=True)}.",
-        "", "## Spec", inert(spec.summary), "",
-        *[f"- {code_span(f'{e.method} {e.path}')} {inert(e.description)}"
-          for e in spec.endpoints], "",
-        "## Checks", f"{findings} findings (none blocking).", "",
-        "## Tests", report.summary if report else "-", "",
-        "## Usage", f"{usage.total_tokens} tokens, ${usage.cost_usd:.4f}", "",
-        f"Workflow: `{workflow_id}`",
-    ]
+                  usage: TokenUsage, workflow_id: str, template: str = "",
+                  has_readme: bool = False, plan: str = "") -> str:
+    """The bot's pull-request body; in the shape of the repository's pull-request
+    ``template`` when it has headings (``rules/pr_template.py``), else the bot's own;
+    ``plan`` names the approved plan revision it was written from (plan-first)."""
+    head = [f"Closes #{issue}. {issue_marker(issue)}", "",
+            f"**{inert(request.service_name)}** ({request.integration_type.value}) at "
+            f"{code_span(request.base_url)}, written by {written_by(backend, from_fields=True)}."]
+    endpoints = [f"- {code_span(f'{e.method} {e.path}')} {inert(e.description)}"
+                 for e in spec.endpoints]
+    checks = f"{findings} findings (none blocking)."
+    tests = report.summary if report else "-"
+    cost = f"{usage.total_tokens} tokens, ${usage.cost_usd:.4f}"
+    workflow_line = f"Workflow: `{workflow_id}`"
+    filled = pr_template.fill(
+        template, head=head[:1], facts=pr_template.Facts(
+            tests_pass=bool(report and report.passed and report.meets_coverage),
+            checks_pass=True, docs_written=has_readme),  # opened only once checks are clean
+        sections={"summary": [*([plan, ""] if plan else []), head[2], "",
+                              inert(spec.summary)], "changes": endpoints,
+                  "checks": [checks], "tests": [tests], "issue": [f"#{issue}"],
+                  "usage": [cost]},
+        tail=[workflow_line]) if template else None
+    if filled is not None:
+        return filled
+    lines = [*head[:2], *([plan, ""] if plan else []), head[2], "", "## Spec",
+             inert(spec.summary), "", *endpoints, "", "## Checks", checks, "", "## Tests",
+             tests, "", "## Usage", cost, "", workflow_line]
     return "\n".join(lines)
 
 

@@ -100,8 +100,10 @@ class ClaudeBackend:
 
     def analyze(self, inp: AnalyzeInput, *, call_key: str | None = None) -> AnalyzeResult:
         """Request -> technical spec."""
+        guidance = prompts.guidance_block(inp.guidance)
         content = [prompts.text(
             prompts.untrusted_request_block(inp.request)
+            + (f"\n\nThe repository's conventions:\n{guidance}" if guidance else "")
             + f"\n\nAnalyse this integration request (slug {inp.request.slug}) and call "
             f"{prompts.ANALYZE_TOOL} with its technical spec."
         )]
@@ -117,8 +119,10 @@ class ClaudeBackend:
         """Request + spec (+ findings, reviewer comments, previous files) -> files."""
         slug = inp.request.slug
         # The request and spec stay the same across fix rounds: cache them with the prefix.
+        guidance = prompts.guidance_block(inp.guidance)
         stable = prompts.text(
             prompts.untrusted_request_block(inp.request) + "\n\n"
+            + (f"The repository's conventions:\n{guidance}\n\n" if guidance else "")
             + prompts.data_block("technical_spec", inp.spec.model_dump(mode="json")),
             cache=True,
         )

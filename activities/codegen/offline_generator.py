@@ -19,6 +19,9 @@ files again, so the workflow sees that a round changed nothing and stops. What i
 changes the files visibly: reviewer comments are recorded in ``CHANGES.md`` with a note in the
 client's docstring, and a flagged file it does not write itself (carried over from
 ``previous_files``) is dropped.
+
+It ignores the repository's guidance (``AnalyzeInput.guidance``): its output is fixed by the
+request's fields, and a file it could not read as rules must not change it.
 """
 
 from __future__ import annotations
