@@ -30,7 +30,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.codegen import Backend
 from models.creation import CreationResult, Progress
 from models.manifest import ModuleSpec, PublicFunction, TechnicalSpec
-from models.plan import PlanApproval, PlanCost, PlanRevision
+from models.plan import PlanAnswer, PlanApproval, PlanCost, PlanRevision
 from models.request import MAX_ENDPOINTS, Endpoint, IntegrationRequest
 from models.states import IntegrationState
 from registry.store import Registry
@@ -38,6 +38,7 @@ from rules.plan_feedback import revised_request
 from rules.plan_text import plan_comment
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
 from starter.plan_dispatch import answer_plan
+from tests.claude_scripts import spec_answer
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     GITHUB_ENV,
@@ -49,6 +50,7 @@ from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     world_fixture,
 )
 from tests.creation_recording import replays_and_is_kept
+from tests.messages_api_server import claude_api
 from tests.test_creation_crash import _stop, _worker
 from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
 from workflows import names
@@ -306,3 +308,37 @@ def test_no_plan_text_becomes_a_mention_markup_or_a_closing_keyword(
     assert not _MENTION.search(outside) and "<" not in outside
     assert not re.search(r"(?i)\b(fixes|closes)\s+#\d", outside)
     assert f"`/approve-plan {revision}`" in text
+
+
+async def test_a_plan_through_claude_costs_money_and_its_revision_reaches_the_model(
+        client: Client, task_queue: str, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Claude backend against the local Messages API: the plan's estimate is in dollars
+    from the model's price, the feedback reaches the second analysis inside the delimited
+    request, and cancelling while the plan waits leaves nothing behind."""
+    with claude_api(monkeypatch, "sk-ant-test-plan-key") as server:
+        server.reply_tool_use(spec_answer())
+        server.reply_tool_use(spec_answer())  # the revision's analysis
+        issue = world.new_issue()
+        async with running_worker(client, task_queue):
+            handle = await start_creation(client, world, issue, task_queue, plan_first=True)
+            await _plan_wait(handle, 1)
+            [plan_1] = _plan(world, issue, 1)
+            estimate = re.search(r"about \$(\d+\.\d\d) \(one code round and the review\), at "
+                                 r"most \$(\d+\.\d\d) \((\d+) more model calls", plan_1)
+            assert estimate, plan_1
+            assert 0 < float(estimate[1]) <= float(estimate[2]) and estimate[3] == "4"
+            answer = await handle.execute_update("revise_plan", PlanRevision(
+                reviewer="carol", revision=1, source="cli", text=f"add {ALERTS}"),
+                result_type=PlanAnswer)
+            assert answer.accepted
+            await _plan_wait(handle, 2)
+            await handle.cancel()
+            with pytest.raises(WorkflowFailureError):
+                await handle.result()
+    assert server.problems == [] and len(server.bodies) == 2
+    second = json.dumps(server.bodies[1]["messages"])  # the data, not the system prompt
+    request_block = second[second.rindex("<untrusted_request>"):
+                           second.rindex("</untrusted_request>")]
+    assert "Plan feedback for revision 2 (from carol)" in request_block
+    assert "/alerts/{region}" in request_block
+    assert world.branches() == ["main"] and world.pulls() == []
