@@ -37,7 +37,6 @@ def risks(request: IntegrationRequest, spec: TechnicalSpec) -> list[str]:
     if writes and request.integration_type != IntegrationType.WEBHOOK_RECEIVER:
         found.append(f"changes data at the service ({', '.join(writes)}): its tests run "
                      "against a local stand-in, never the real service")
-    found += [f"error handling: {inert(item[:300])}" for item in spec.error_handling]
     return found or ["none found beyond the usual: the code is checked and tested in the "
                      "sandbox before any pull request"]
 
@@ -78,6 +77,7 @@ def plan_comment(*, request: IntegrationRequest, spec: TechnicalSpec, revision: 
               "**Endpoints**", *_listed([f"{code_span(f'{e.method} {e.path}')} "
                                          f"{inert(e.description[:300])}".rstrip()
                                          for e in spec.endpoints]), "",
+              "**Error handling**", *_listed([inert(e[:300]) for e in spec.error_handling]), "",
               "**Test plan**", *_listed([inert(t[:300]) for t in spec.test_plan]), "",
               "**Risks**", *_listed(risks(request, spec)), "",
               "**Estimated cost**", "", cost_line(backend, cost), "",

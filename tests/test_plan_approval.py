@@ -115,7 +115,8 @@ async def test_plan_first_by_label_through_github_events(
         # Revision 1 is posted; nothing is written to the repository while it waits.
         [plan_1] = _plan(world, issue, 1)
         assert "### Plan for `acme-weather`: revision 1" in plan_1
-        for part in ("**Modules**", "**Public API**", "**Endpoints**", "**Test plan**",
+        for part in ("**Modules**", "**Public API**", "**Endpoints**", "**Error handling**",
+                     "**Test plan**",
                      "**Risks**", "**Estimated cost**", "`/approve-plan 1`"):
             assert part in plan_1, part
         assert "$0: the offline generator" in plan_1 and "needs a credential" in plan_1
