@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from models.codegen import Backend, Finding, TokenUsage
 from models.request import FieldProblem
+from models.spend import SpendStatus
 
 
 class ApprovalTimes(BaseModel):
@@ -31,6 +32,9 @@ class CreationInput(ApprovalTimes):
     max_fix_rounds: int = Field(default=3, ge=1, le=10)
     reviewers: list[str] = Field(default_factory=list)
     token_budget: int | None = None  # None: the setting CCB_TOKEN_BUDGET_PER_REQUEST
+    # USD; None: the setting (CCB_DOLLAR_BUDGET_BY_REPO, else CCB_DOLLAR_BUDGET_PER_REQUEST),
+    # read by the first spend check and kept (in history) for the rest of the run.
+    dollar_budget: float | None = Field(default=None, ge=0)
 
 
 class ApprovalDecision(BaseModel):
@@ -127,6 +131,8 @@ class Progress(BaseModel):
     error_category: ErrorCategory | None = None
     waiting_for_approval: bool = False
     waiting_for_credentials: list[str] = Field(default_factory=list)  # names, never values
+    waiting_for_budget: bool = False  # stopped at the dollar cap until a writer's /budget
+    spend: SpendStatus | None = None  # the latest spend check (its cap, the next call)
     next_step: str = ""  # once failed: what the person can do (the ending's words)
 
 

@@ -24,6 +24,7 @@ class EventType(StrEnum):
     VERSION_RECORDED = "version.recorded"  # a merged commit with its gates (tests, scan, approver)
     PROMOTION_APPROVED = "promotion.approved"  # a person let a version at a commit into an env
     LIFECYCLE_CHANGED = "integration.lifecycle"  # paused, resumed or deprecated: who and why
+    BUDGET_RAISED = "budget.raised"  # a writer raised a request's dollar cap: who, how much
 
 
 class AuditEvent(BaseModel):
