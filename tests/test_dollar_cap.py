@@ -134,8 +134,12 @@ async def test_a_capped_request_waits_at_its_cap_and_a_budget_raise_resumes_it(
         dispatcher = Dispatcher(client, task_queue)
         refused = [await _budget(dispatcher, world.repo, issue, "/budget +0.50"),
                    await _budget(dispatcher, world.repo, issue, "/budget +1", actor="ccb-bot")]
-        assert [o.status for o in refused] == ["rejected", "rejected"]
+        refused += [await raise_budget(dispatcher, world.repo, issue, BudgetRaise(
+            actor="alice", amount_usd=amount)) for amount in (0.0, -1.0, float("nan"))]
+        assert [o.status for o in refused] == ["rejected"] * 5
         assert "at most $0.1000" in refused[0].message and "person" in refused[1].message
+        assert all("positive number of dollars" in o.message for o in refused[2:4])
+        # NaN does not even decode as the update's argument: refused before the validator
         await asyncio.sleep(1)
         assert len(server.requests) - uncapped_requests == 2  # refusals resume nothing
 
