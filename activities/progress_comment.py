@@ -53,6 +53,10 @@ def render_progress(progress: Progress, ui_link: str) -> str:
                      + (" (no AI model was used)" if progress.backend.value != "claude" else ""))
     if progress.usage.total_tokens:
         lines.append(f"Tokens: {progress.usage.total_tokens} (${progress.usage.cost_usd:.4f})")
+    if progress.spend and progress.spend.cap_usd > 0:
+        lines.append(f"Spent so far: ${progress.usage.cost_usd:.4f} of the "
+                     f"${progress.spend.cap_usd:.2f} dollar cap "
+                     f"({progress.usage.total_tokens} tokens)")
     lines.append(f"Workflow: [{progress.workflow_id}]({ui_link})")
     if progress.error:
         internal = progress.error_category == ErrorCategory.INTERNAL
@@ -78,6 +82,12 @@ def render_progress(progress: Progress, ui_link: str) -> str:
         lines += ["", f"Waiting for a person with write access to answer [plan revision {rev}]"
                       f"({progress.plan_url}): comment `/approve-plan {rev}`, or `/revise-plan "
                       "<what to change>`. No code is written before that."]
+    if progress.waiting_for_budget and progress.spend:
+        spend = progress.spend
+        lines += ["", f"Waiting at the dollar cap: the next model call may cost up to "
+                      f"${spend.next_call_usd:.4f} and needs ${spend.needed_usd:.4f} more. A "
+                      "person with write access can comment `/budget +N` (at most "
+                      f"${spend.raise_max_usd:.2f}) to go on where it stopped."]
     if progress.waiting_for_approval:
         head = progress.head_sha[:7]
         lines += ["", "Waiting for a person's approval of the pull request at "

@@ -172,6 +172,22 @@ class Settings(BaseSettings):
         default=2_000_000, ge=0,
         validation_alias=AliasChoices("CCB_TOKEN_BUDGET", "CCB_TOKEN_BUDGET_PER_REQUEST"),
     )
+    # Dollars (USD, the recorded cost of its calls) one request may spend; 0 means no cap.
+    # Checked before every model call: a request at its cap waits for a writer's `/budget +N`.
+    dollar_budget_per_request: float = Field(default=10.0, ge=0)
+    # Per-repository caps overriding it, e.g. '{"acme/integrations": 2.5}'.
+    dollar_budget_by_repo: dict[str, float] = Field(default_factory=dict)
+    # The most one `/budget` may add to a request's cap (USD).
+    budget_raise_max_usd: float = Field(default=20.0, gt=0)
+
+    @field_validator("dollar_budget_by_repo")
+    @classmethod
+    def _repo_caps(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [repo for repo, cap in value.items() if not cap >= 0]
+        if bad:
+            raise ValueError(f"CCB_DOLLAR_BUDGET_BY_REPO: {bad[0][:60]!r}'s cap must be a "
+                             "number of dollars, 0 or more")
+        return value
 
     @field_validator("temporal_ui_url")
     @classmethod

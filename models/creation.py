@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from models.codegen import Backend, Finding, TokenUsage
 from models.request import FieldProblem
+from models.spend import SpendStatus
 
 
 class ApprovalTimes(BaseModel):
@@ -32,6 +33,9 @@ class CreationInput(ApprovalTimes):
     reviewers: list[str] = Field(default_factory=list)
     token_budget: int | None = None  # None: the setting CCB_TOKEN_BUDGET_PER_REQUEST
     plan_first: bool = False  # the setting CCB_PLAN_FIRST (the label also turns it on)
+    # USD; None: the setting (CCB_DOLLAR_BUDGET_BY_REPO, else CCB_DOLLAR_BUDGET_PER_REQUEST),
+    # read by the first spend check and kept (in history) for the rest of the run.
+    dollar_budget: float | None = Field(default=None, ge=0)
 
 
 class ApprovalDecision(BaseModel):
@@ -128,6 +132,8 @@ class Progress(BaseModel):
     error_category: ErrorCategory | None = None
     waiting_for_approval: bool = False
     waiting_for_credentials: list[str] = Field(default_factory=list)  # names, never values
+    waiting_for_budget: bool = False  # stopped at the dollar cap until a writer's /budget
+    spend: SpendStatus | None = None  # the latest spend check (its cap, the next call)
     next_step: str = ""  # once failed: what the person can do (the ending's words)
     plan_revision: int = 0  # plan-first: the revision posted last (0: no plan posted)
     plan_url: str = ""  # that revision's comment

@@ -27,6 +27,7 @@ class ErrorType:
     ANTHROPIC_TIMEOUT = "AnthropicTimeout"
     ANTHROPIC_UNAVAILABLE = "AnthropicUnavailable"
     APPROVAL_EXPIRED = "ApprovalExpired"
+    BUDGET_WAIT_EXPIRED = "BudgetWaitExpired"  # nobody raised a capped request's dollar cap
     CHANGES_REQUESTED = "ChangesRequested"
     CLAUDE_ANSWER_TRUNCATED = "ClaudeAnswerTruncated"
     CLAUDE_OUTPUT_INVALID = "ClaudeOutputInvalid"
@@ -47,6 +48,7 @@ class ErrorType:
     INTERNAL_SANDBOX_UNAVAILABLE = "InternalSandboxUnavailable"
     INSTANCE_NOT_HEALTHY = "InstanceNotHealthy"  # a paused instance cannot be resumed
     INVALID_REQUEST = "InvalidRequest"
+    MODEL_PRICE_UNKNOWN = "ModelPriceUnknown"  # a dollar cap, and no price for the model
     LIFECYCLE_REFUSED = "LifecycleRefused"  # pause/resume/deprecate from the wrong state
     PLAN_EXPIRED = "PlanExpired"
     SYNC_FAILED = "SyncFailed"  # a sync job's run failed (its cursor kept for the next run)

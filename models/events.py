@@ -26,6 +26,7 @@ class EventType(StrEnum):
     LIFECYCLE_CHANGED = "integration.lifecycle"  # paused, resumed or deprecated: who and why
     PLAN_REVISED = "plan.revised"  # plan-first: a person's feedback made a new revision
     PLAN_APPROVED = "plan.approved"  # plan-first: who approved which revision
+    BUDGET_RAISED = "budget.raised"  # a writer raised a request's dollar cap: who, how much
 
 
 class AuditEvent(BaseModel):

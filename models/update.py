@@ -19,6 +19,7 @@ class UpdateInput(IntakeInput, ApprovalTimes):
     coverage_gate: float = COVERAGE_GATE
     reviewers: list[str] = Field(default_factory=list)
     max_fix_rounds: int = Field(default=3, ge=1, le=10)
+    dollar_budget: float | None = Field(default=None, ge=0)  # USD; None: the settings
 
 
 UPDATE_STATE_KEY = "ccb_update"  # in a version's recorded manifest: request and renames

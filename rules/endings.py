@@ -28,6 +28,7 @@ class Ending(StrEnum):
     PULL_REQUEST_CLOSED = "pull-request-closed"
     CHANGES_NOT_MADE = "changes-not-made"  # the requested changes could not be made
     BUDGET = "budget"
+    SPEND_CAP = "spend-cap"  # waited at its dollar cap; nobody raised it in time
     CREDENTIALS = "credentials"
     DEPLOYMENT = "deployment"  # refused or rolled back after the merge
     SERVICE_DOWN = "service-down"  # GitHub or the model kept failing: worth a retry
@@ -44,6 +45,7 @@ BY_TYPE: dict[str, Ending] = {
     ErrorType.PULL_REQUEST_CLOSED: Ending.PULL_REQUEST_CLOSED,
     ErrorType.CHANGES_REQUESTED: Ending.CHANGES_NOT_MADE,
     ErrorType.TOKEN_BUDGET_EXCEEDED: Ending.BUDGET,
+    ErrorType.BUDGET_WAIT_EXPIRED: Ending.SPEND_CAP,
     ErrorType.CREDENTIALS_MISSING: Ending.CREDENTIALS,
     ErrorType.DEPLOYMENT_REFUSED: Ending.DEPLOYMENT,
     ErrorType.DEPLOYMENT_ROLLED_BACK: Ending.DEPLOYMENT,
@@ -107,6 +109,10 @@ WORDS: dict[Ending, Words] = {
                         "budget",
                         "An operator can raise `CCB_TOKEN_BUDGET`, or simplify the request; "
                         "then comment `/retry`."),
+    Ending.SPEND_CAP: Words("{what} stopped at its dollar cap: nobody raised the cap in time",
+                           "Comment `/retry` to start again; when it stops at the cap, someone "
+                           "with write access comments `/budget +N` (or an operator raises "
+                           "`CCB_DOLLAR_BUDGET_PER_REQUEST`)."),
     Ending.CREDENTIALS: Words("{what} stopped: the integration's credentials are missing",
                              "An operator stores them with `ccb secrets set <slug> <NAME>`; "
                              "then comment `/retry`."),

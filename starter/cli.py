@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from infra.settings import get_settings
+from starter.cli_budget import register as register_budget
 from starter.cli_commands import register
 from starter.cli_deploy import register as register_deploy
 from starter.cli_lifecycle import register as register_lifecycle
@@ -170,6 +171,7 @@ register_schedules(app)
 register_promote(app)
 register_lifecycle(app)
 register_plan(app)
+register_budget(app)
 
 
 def _guard(command: Callable[[], None]) -> int:

@@ -1,6 +1,7 @@
 """Comment commands: ``/approve``, ``/request-changes <text>``, ``/retry``, ``/cancel``,
 ``/status``, ``/promote <environment> [commit]``, ``/pause [why]``, ``/resume``,
-``/deprecate [why]``, ``/approve-plan [revision]``, ``/revise-plan <what to change>``.
+``/deprecate [why]``, ``/approve-plan [revision]``, ``/revise-plan <what to change>``,
+``/budget +N``.
 
 A command is the first non-empty line of a comment, starting with ``/``. Anything else in the
 comment is ordinary discussion. Parsing never raises: a comment is a command, a command used
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 from rules.inert import code_span
@@ -30,13 +32,18 @@ class CommandName(StrEnum):
     DEPRECATE = "deprecate"
     APPROVE_PLAN = "approve-plan"
     REVISE_PLAN = "revise-plan"
+    BUDGET = "budget"
 
 
 USAGE = (
     "Commands: `/approve`, `/request-changes <what to change>`, `/retry` (after a failure), "
     "`/cancel`, `/status`, `/promote <environment> [commit]`, `/pause [why]`, `/resume`, "
-    "`/deprecate [why]`, `/approve-plan <revision>`, `/revise-plan <what to change>`."
+    "`/deprecate [why]`, `/approve-plan <revision>`, `/revise-plan <what to change>`, "
+    "`/budget +N` (raise a request's dollar cap by N dollars)."
 )
+BUDGET_USAGE = ("say how many dollars to add: `/budget +N`, e.g. `/budget +2` or "
+                "`/budget +2.50`")
+_AMOUNT = re.compile(r"^\+?\$?(\d{1,6}(?:\.\d{1,2})?|\.\d{1,2})$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ def parse_command(comment: str | None) -> Command | CommandMisuse | None:
         return _promote(argument)
     if name in (CommandName.APPROVE_PLAN, CommandName.REVISE_PLAN):
         return _plan(name, argument)
+    if name is CommandName.BUDGET:
+        return _budget(argument)
     # /approve keeps its text as the approval's comment, /pause and /deprecate their reason
     # (its first line); the others ignore theirs.
     if name in (CommandName.PAUSE, CommandName.DEPRECATE):
@@ -126,6 +135,21 @@ def _plan(name: CommandName, argument: str) -> Command | CommandMisuse:
         return CommandMisuse(name, f"{code_span(word)} is not a plan revision: "
                                    "`/approve-plan <revision number>`, e.g. `/approve-plan 2`")
     return Command(name, str(int(word)))
+
+
+def _budget(argument: str) -> Command | CommandMisuse:
+    """``/budget +N`` (also ``N``, ``$N``, ``+$N``; up to 2 decimals): the text keeps the
+    amount as ``2.50``. Whether it may raise the cap (the most one raise adds, a run that
+    waits) is the workflow's to say."""
+    line = argument.split("\n", 1)[0].strip()
+    match = _AMOUNT.match(line)
+    if match is None:
+        shown = f"{code_span(line[:40])} is not an amount: " if line else ""
+        return CommandMisuse(CommandName.BUDGET, shown + BUDGET_USAGE)
+    amount = Decimal(match.group(1))
+    if amount <= 0:
+        return CommandMisuse(CommandName.BUDGET, "the raise must be more than $0: " + BUDGET_USAGE)
+    return Command(CommandName.BUDGET, f"{amount:.2f}")
 
 
 MAX_CHANGE_CHARS = 20_000  # ChangeRequest.text's bound, what generation is given

@@ -23,6 +23,12 @@ def describe_progress(progress: Any) -> str:
         names = ", ".join(progress["waiting_for_credentials"])
         parts.append(f"waiting for credentials {names} (`ccb secrets set "
                      f"{progress.get('slug', '<slug>')} NAME`)")
+    spend = progress.get("spend") or {}
+    if spend.get("cap_usd"):
+        parts.append(f"spent ${float(spend.get('spent_usd') or 0):.4f} of "
+                     f"${float(spend['cap_usd']):.2f}")
+    if progress.get("waiting_for_budget"):
+        parts.append("waiting at its dollar cap (`/budget +N` raises it)")
     if progress.get("pr_url"):
         parts.append(f"PR {progress['pr_url']}")
     if progress.get("error"):

@@ -36,8 +36,10 @@ from infra.temporal import connect
 from models.contribution import ContributionInput
 from models.creation import ApprovalDecision, ChangeRequest, PullClosed
 from models.github import UpsertComment
+from models.spend import BudgetRaise
 from models.webhooks import EVENT_MODELS, ReviewRequest
 from starter import signature
+from starter.budget_dispatch import raise_budget
 from starter.commands import Command, CommandMisuse, CommandName, bounded_change, named_head
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
 from starter.integration_commands import INTEGRATION_COMMANDS, integration_command
@@ -281,6 +283,9 @@ class WebhookService:
             return await dispatcher.cancel(repo, issue)
         if command.name is CommandName.STATUS:
             return await dispatcher.progress(repo, issue)
+        if command.name is CommandName.BUDGET:  # audited by the workflow: who, how much
+            return await raise_budget(dispatcher, repo, issue, BudgetRaise(
+                actor=action.actor, amount_usd=float(command.text), source=source), source)
         if command.name in INTEGRATION_COMMANDS:  # on the integration the issue created
             return await integration_command(dispatcher.client, self.settings, issue=issue,
                                              actor=action.actor, command=command)

@@ -25,6 +25,7 @@ WALKED: dict[Ending, str] = {
     Ending.MERGED: "test_creation_crash.py",
     Ending.INVALID_REQUEST: "test_creation_workflow.py::test_invalid_request_gets_one_comment",
     Ending.EXPIRED: "test_creation_expiry.py",
+    Ending.SPEND_CAP: "test_dollar_cap.py::test_a_request_nobody_raises_ends_at_its_cap",
     Ending.PLAN_EXPIRED: "test_plan_approval.py::test_a_plan_nobody_answers_expires_with",
     Ending.PULL_REQUEST_CLOSED: "test_github_events.py::test_a_person_closing_the_pull_request",
     Ending.INTERNAL: "test_sandbox_fail_closed.py",

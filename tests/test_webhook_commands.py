@@ -198,3 +198,26 @@ async def test_closing_cancels_the_run_and_reopening_retries_it_each_said_once(
         assert "@bob reopened this issue: the bot is retrying the request." in said[1]
         assert "Thanks, @dave. Only people with write access" in said[2]
         await handle.cancel()
+
+
+async def test_a_budget_comment_raises_the_cap_through_the_workflows_update(
+        client: Client, task_queue: str, data_dir, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`/budget +N` from a writer becomes the `raise_budget` update; the reply says whether
+    it was taken (the validator's reason when not), and a misuse gets the usage."""
+    async with webhook_stack(client, task_queue, monkeypatch) as stack:
+        await deliver(stack.http, "issues", request_issue(36))
+
+        async def say(text: str, comment_id: int) -> dict[str, Any]:
+            reply = await deliver(stack.http, "issue_comment", command(36, text, "carol",
+                                                                        comment_id))
+            assert reply.status_code == 202, reply.text
+            return reply.json()
+
+        taken = await say("/budget +0.50", 1)
+        assert taken["status"] == "updated" and "the cap is now $1.50" in taken["message"]
+        over = await say("/budget $5", 2)
+        assert over["status"] == "rejected" and "at most $1.00" in over["message"]
+        misuse = await say("/budget lots", 3)
+        assert misuse["status"] == "rejected" and "`/budget +N`" in misuse["message"]
+        comments = await stack.comments_settled(36, 3)
+        assert comments[0].startswith("`/budget` from @carol: dollar cap raised: the cap is")

@@ -29,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 from infra.settings import get_settings
 from models.creation import ApprovalAnswer, ApprovalDecision, ChangeRequest, CreationInput, Progress
+from models.spend import BudgetRaise, BudgetRaiseAnswer
 from starter.signature import sign
 from tests.conftest import SHARED, running_worker
 from tests.visibility import listed as visible
@@ -319,3 +320,13 @@ class StandInCreationWorkflow:
     @workflow.query
     def change_texts(self) -> list[str]:
         return [c.text for c in self.changes]
+
+    @workflow.update(name="raise_budget")
+    def raise_budget(self, ask: BudgetRaise) -> BudgetRaiseAnswer:
+        return BudgetRaiseAnswer(accepted=True, cap_usd=1 + ask.amount_usd,
+                                 message=f"the cap is now ${1 + ask.amount_usd:.2f}")
+
+    @raise_budget.validator
+    def check_raise(self, ask: BudgetRaise) -> None:
+        if ask.amount_usd > 1:
+            raise ValueError("one raise may add at most $1.00")

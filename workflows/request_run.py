@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.verify import check_generated_code, run_generated_tests
     from models import metrics as m
     from models.budget import BudgetCheck
-    from models.codegen import Finding, TokenUsage
+    from models.codegen import Backend, Finding, TokenUsage
     from models.creation import (
         ErrorCategory,
         StepRecord,
@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.promotion_start import note_merge_gates, start_promotion
     from workflows.review import review_as_child
     from workflows.saga import Saga
+    from workflows.spend_wait import WaitsForBudget
 
 
 class HasUsage(Protocol):
@@ -84,7 +85,7 @@ In = TypeVar("In", bound=IssueInput)
 ENDING_COMMENT_PATCH = "ending-comment"  # earlier runs ended with the progress comment only
 
 
-class RequestRun(WaitsForPeople):
+class RequestRun(WaitsForPeople, WaitsForBudget):
     """The shared half of a request's workflow. A subclass sets ``self._progress`` and calls
     ``_init_run()`` in its ``__init__``, and ``_begin(inp)`` first thing in its run."""
 
@@ -121,11 +122,13 @@ class RequestRun(WaitsForPeople):
         self._requested_by = ""
         self._reviewers: list[str] = []  # requested by the review; the reminders mention them
         self._created_in: str | None = None  # the step whose write created the progress comment
+        self._init_spend()  # the dollar cap (workflows.spend_wait)
 
     def _begin(self, inp: In) -> In:
         """Note the issue the run works on (the progress comment's and every comment's)."""
         self._repo, self._issue = inp.repo, inp.issue_number
         self._requested_by = str(getattr(inp, "requested_by", "") or "")
+        self._spend_from(inp)
         self._progress.workflow_id = workflow.info().workflow_id
         return inp
 
@@ -210,9 +213,11 @@ class RequestRun(WaitsForPeople):
             integration_key=workflow.info().workflow_id, budget=budget))
 
     async def _by_model(self, fn: Callable[[A], U], arg: A, budget: int | None = None) -> U:
-        """A model call: the budget checked first, the model's long timeouts and heartbeat;
-        its token usage is added to the request's."""
+        """A model call: the budgets checked first (tokens, then dollars: a request at its
+        dollar cap waits for ``/budget``), the model's long timeouts and heartbeat; its token
+        usage is added to the request's."""
         await self._check_budget(budget)
+        await self._spend_gate()
         result: U = await workflow.execute_activity(fn, arg, **MODEL_STEP)  # type: ignore[call-overload]
         self._progress.usage = self._progress.usage + result.usage
         return result
@@ -220,7 +225,9 @@ class RequestRun(WaitsForPeople):
     async def _review_pull(self, run: ReviewRun) -> ReviewOutcome:
         """The pull request's head reviewed by ``CodeReviewWorkflow`` as a child (when the
         webhook already started that review, its outcome is awaited instead); the review's
-        tokens count against this request's."""
+        tokens count against this request's (and a model review waits at its dollar cap)."""
+        if self._progress.backend == Backend.CLAUDE:
+            await self._spend_gate()
         outcome = await review_as_child(run)
         self._progress.usage = self._progress.usage + outcome.usage
         self._reviewers = outcome.requested_reviewers or self._reviewers

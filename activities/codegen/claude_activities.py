@@ -16,6 +16,7 @@ from temporalio import activity
 
 from activities.codegen.claude_backend import ClaudeBackend
 from activities.heartbeat import heartbeating
+from activities.spend import SPEND_ACTIVITIES
 from activities.usage import check_budget
 from infra.settings import get_settings
 from models.budget import BudgetCheck
@@ -64,5 +65,5 @@ def check_token_budget(check: BudgetCheck) -> None:
 
 
 CLAUDE_ACTIVITIES: list[Callable[..., Any]] = [
-    claude_analyze, claude_generate, claude_review, check_token_budget,
+    claude_analyze, claude_generate, claude_review, check_token_budget, *SPEND_ACTIVITIES,
 ]
