@@ -43,12 +43,12 @@ class PlanAnswer(BaseModel):
 
 class PlanCostQuery(BaseModel):
     """What the plan's cost estimate is made from: the backend, the fix rounds allowed, and
-    the model's usage so far (the analysis), whose prompt size stands for the next ones'."""
+    the model's usage so far (the analysis)."""
 
     backend: str
+    repo: str = ""  # whose dollar cap applies (CCB_DOLLAR_BUDGET_BY_REPO)
     max_fix_rounds: int = 3
     spent_usd: float = 0.0
-    prompt_tokens: int = 0  # the largest prompt so far (0: none yet)
 
 
 class PlanCost(BaseModel):
@@ -58,4 +58,5 @@ class PlanCost(BaseModel):
     likely_usd: float = 0.0
     at_most_usd: float = 0.0
     calls_at_most: int = 0
+    cap_usd: float = 0.0  # the dollar cap the request starts with (0: none)
     note: str = ""

@@ -51,9 +51,13 @@ def _listed(items: list[str]) -> list[str]:
 def cost_line(backend: Backend, cost: PlanCost) -> str:
     if backend != Backend.CLAUDE:
         return "$0: the offline generator writes the code; no model is called."
-    return (f"about ${cost.likely_usd:.2f} (one code round and the review), at most "
+    line = (f"about ${cost.likely_usd:.2f} (one code round and the review), at most "
             f"${cost.at_most_usd:.2f} ({cost.calls_at_most} more model calls at most). "
             f"{inert(cost.note)}").strip()
+    if 0 < cost.cap_usd < cost.at_most_usd:
+        line += (". If it needs more than its cap, it stops before the call that would pass "
+                 "it and waits for `/budget +N` from someone with write access.")
+    return line
 
 
 def plan_comment(*, request: IntegrationRequest, spec: TechnicalSpec, revision: int,

@@ -328,6 +328,7 @@ async def test_a_plan_through_claude_costs_money_and_its_revision_reaches_the_mo
                                  r"most \$(\d+\.\d\d) \((\d+) more model calls", plan_1)
             assert estimate, plan_1
             assert 0 < float(estimate[1]) <= float(estimate[2]) and estimate[3] == "4"
+            assert "this request's dollar cap is $10.00" in plan_1  # the default cap
             answer = await handle.execute_update("revise_plan", PlanRevision(
                 reviewer="carol", revision=1, source="cli", text=f"add {ALERTS}"),
                 result_type=PlanAnswer)

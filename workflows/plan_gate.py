@@ -182,9 +182,8 @@ class PlanGate:
                          changes: list[str], feedback_by: str) -> None:
         usage = self._progress.usage
         cost: PlanCost = await self._local(estimate_plan_cost, PlanCostQuery(
-            backend=backend.value, max_fix_rounds=inp.max_fix_rounds, spent_usd=usage.cost_usd,
-            prompt_tokens=usage.input_tokens + usage.cache_creation_input_tokens
-            + usage.cache_read_input_tokens))
+            backend=backend.value, repo=inp.repo, max_fix_rounds=inp.max_fix_rounds,
+            spent_usd=usage.cost_usd))
         ref: CommentRef = await workflow.execute_activity(upsert_bot_comment, UpsertComment(
             repo=inp.repo, number=inp.issue_number, marker=f"plan-{revision}",
             body=plan_comment(request=request, spec=spec, revision=revision, backend=backend,
