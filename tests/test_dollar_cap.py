@@ -34,6 +34,7 @@ from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
     wait_for_approval_wait,
     world_fixture,
 )
+from tests.creation_recording import replays_and_is_kept
 from tests.messages_api_server import MessagesApiServer, claude_api
 from tests.webhook_flow import skip_issue_numbers
 from workflows import names
@@ -164,6 +165,8 @@ async def test_a_capped_request_waits_at_its_cap_and_a_budget_raise_resumes_it(
                if e.type == EventType.BUDGET_RAISED]
     assert event.payload["actor"] == "alice" and event.payload["amount_usd"] == RAISE
     assert event.payload["cap_usd"] == pytest.approx(CAP + RAISE)
+    # Its history (a stop at the cap, refused and accepted raises) replays on this code.
+    await replays_and_is_kept(await handle.fetch_history(), "creation_dollar_cap")
     print(f"dollar cap: stopped after {len(capped_calls) - 1} of {len(uncapped_calls)} calls "
           f"at ${waiting.spend.spent_usd:.2f} of ${CAP:.2f}; /budget +{RAISE} resumed it; "
           f"${result.usage.cost_usd:.2f} spent in all")

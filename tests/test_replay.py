@@ -25,7 +25,7 @@ def test_histories_are_kept() -> None:
         "creation_happy_path_v5", "creation_changes_then_approved_v5", "update_feature_v5",
         "update_breaking_reminded_v5", "promotion_to_production", "lifecycle_deprecate",
         "contribution_recorded", "contribution_deployed", "creation_plan_first",
-        "creation_repository_guidance"}
+        "creation_dollar_cap", "creation_repository_guidance"}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

@@ -14,6 +14,8 @@ from temporalio.client import Client, WorkflowFailureError
 
 from activities.guidance import read_repository_guidance
 from models.guidance import MAX_FILE_CHARS, GuidanceQuery
+from models.update import UpdateInput, UpdateResult
+from registry.store import Registry
 from tests.claude_scripts import REVIEW_ANSWER, files_answer, good_files, spec_answer
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
@@ -24,7 +26,7 @@ from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
 )
 from tests.creation_recording import replays_and_is_kept
 from tests.messages_api_server import MessagesApiServer, claude_api
-from tests.update_helpers import push
+from tests.update_helpers import new_update_issue, push, seed_integration, update_body
 from workflows.names import issue_marker
 
 MAIN_PHRASE = "Name every module after a Dutch river"
@@ -128,3 +130,34 @@ def test_guidance_is_bounded_and_missing_files_are_empty(world: World) -> None:
     text = long.files["CONTRIBUTING.md"]
     assert len(text) < MAX_FILE_CHARS + 100 and text.endswith(
         f"[... cut: {MAX_FILE_CHARS + 500} characters, the first {MAX_FILE_CHARS} shown]")
+
+
+async def test_an_update_pull_request_follows_the_template_too(
+        client: Client, task_queue: str, world: World, registry: Registry) -> None:
+    """The update workflow reads the base branch's template for its pull request's body
+    (the offline generator writes the update)."""
+    seed_integration(world, registry)
+    push(world.as_user("alice"), "main", {".github/pull_request_template.md": TEMPLATE},
+         "Add a pull-request template")
+    body = update_body("acme-weather", "feature", "Add hourly forecasts.",
+                       "GET /forecast/{city}/hourly - the hourly forecast")
+    issue = new_update_issue(world, body)
+    async with running_worker(client, task_queue):
+        handle = await client.start_workflow(
+            "IntegrationUpdateWorkflow", UpdateInput(repo=world.repo, issue_number=issue,
+                                                     requested_by="alice", body=body),
+            id=f"update-{task_queue}-template", task_queue=task_queue, result_type=UpdateResult)
+        progress = await wait_for_approval_wait(handle)
+        pull = world.as_user("alice").get_pull(progress.pr_number or 0)
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    text = pull.body
+    assert text.startswith(f"Closes #{issue}. {issue_marker(issue)}")
+    headings = [line for line in text.split("\n") if line.startswith("#")]
+    assert headings[:4] == ["## What does this PR do?", "## How was it tested?",
+                            "## Screenshots", "### Checklist"]
+    what = text.split("## What does this PR do?")[1].split("## How was it tested?")[0]
+    assert "0.1.0 -> **0.2.0**" in what and "Add hourly forecasts." in what
+    assert "- [x] Tests pass in CI" in text and "- [ ] I tested it manually" in text
+    assert "get_forecast_hourly" in text  # the public API's change, under Details

@@ -17,12 +17,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import GITHUB_STEP
 
 GUIDANCE_PATCH = "repository-guidance"
+UPDATE_GUIDANCE_PATCH = "update-pull-request-template"  # updates read it for their PR body
 
 
-async def read_guidance(repo: str) -> RepositoryGuidance | None:
+async def read_guidance(repo: str, patch: str = GUIDANCE_PATCH) -> RepositoryGuidance | None:
     """The base branch's guidance (never a pull request's head); None in runs recorded
-    before the patch, empty when it could not be read."""
-    if not workflow.patched(GUIDANCE_PATCH):
+    before ``patch``, empty when it could not be read."""
+    if not workflow.patched(patch):
         return None
     try:
         guidance: RepositoryGuidance = await workflow.execute_activity(

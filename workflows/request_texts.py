@@ -76,23 +76,35 @@ def creation_revert(*, issue: int, request: IntegrationRequest, pr_number: int |
 
 def update_body(*, issue: int, slug: str, change: str, declared: str, old_version: str,
                 new_version: str, bump: Bump, compat: CompatReport, report: TestReport,
-                backend: Backend | None, usage: TokenUsage, migration: str) -> str:
-    body = [f"Closes #{issue}. {issue_marker(issue)}", "",
-            f"**{slug}** {old_version} -> **{new_version}** ({bump.value} bump; the "
-            f"request said {declared}).", "",
-            f"Written by {written_by(backend, from_fields=False)}; {usage.total_tokens} "
-            f"tokens, ${usage.cost_usd:.4f}.", "",
-            "## Change", inert(change), "",
-            "## Public API",
-            *[f"- added {m.kind} {code_span(m.name)}" for m in compat.added],
-            *[f"- removed {m.kind} {code_span(m.name)}" for m in compat.removed],
-            *[f"- changed {code_span(a.name)}: {code_span(a.signature)} -> "
-              f"{code_span(b.signature)}" for a, b in compat.changed],
-            *([] if compat.added or compat.removed or compat.changed else ["- unchanged"]),
-            "", "## Tests", report.summary, ""]
-    if compat.breaking:
-        body += ["## Migration plan (breaking change)", "", migration.split("\n---\n")[0]]
-    return "\n".join(body)
+                backend: Backend | None, usage: TokenUsage, migration: str,
+                template: str = "") -> str:
+    """The update's pull-request body; in the shape of the repository's pull-request
+    ``template`` when it has headings (``rules/pr_template.py``), else the bot's own."""
+    intro = (f"**{slug}** {old_version} -> **{new_version}** ({bump.value} bump; the "
+             f"request said {declared}).")
+    written = (f"Written by {written_by(backend, from_fields=False)}; {usage.total_tokens} "
+               f"tokens, ${usage.cost_usd:.4f}.")
+    api = [*[f"- added {m.kind} {code_span(m.name)}" for m in compat.added],
+           *[f"- removed {m.kind} {code_span(m.name)}" for m in compat.removed],
+           *[f"- changed {code_span(a.name)}: {code_span(a.signature)} -> "
+             f"{code_span(b.signature)}" for a, b in compat.changed]] or ["- unchanged"]
+    plan = (["## Migration plan (breaking change)", "", migration.split("\n---\n")[0]]
+            if compat.breaking else [])
+    head = f"Closes #{issue}. {issue_marker(issue)}"
+    filled = pr_template.fill(
+        template, head=[head], facts=pr_template.Facts(
+            tests_pass=report.passed and report.meets_coverage, checks_pass=True,
+            docs_written=False),
+        sections={"summary": [intro, "", inert(change)], "changes": ["Public API:", *api],
+                  "tests": [report.summary], "issue": [f"#{issue}"], "usage": [written],
+                  "notes": ["Breaking change; the migration plan:", "", *plan[2:]] if plan
+                  else []},
+        tail=[]) if template else None
+    if filled is not None:
+        return filled
+    body = [head, "", intro, "", written, "", "## Change", inert(change), "",
+            "## Public API", *api, "", "## Tests", report.summary, ""]
+    return "\n".join(body + plan)
 
 
 def update_revert(*, issue: int, slug: str, pr_number: int, merged_sha: str,

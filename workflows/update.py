@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from rules.inert import inert
     from workflows import request_texts
     from workflows.errors import guarded
+    from workflows.guidance_step import UPDATE_GUIDANCE_PATCH, read_guidance
     from workflows.names import UPDATE_BRANCH_PREFIX
     from workflows.policies import GITHUB_STEP
     from workflows.pull_requests import open_bot_pull_request
@@ -76,6 +77,7 @@ class IntegrationUpdateWorkflow(UpdateRounds):
         self._remember: dict[str, object] = {}
         self._reasons: list[str] = []
         self._security_scan = ""  # the passing check round's verdict (update_rounds)
+        self._pr_template = ""  # the base branch's pull-request template (none: the bot's body)
 
     # -- platform concerns ---------------------------------------------------------------------
 
@@ -202,13 +204,16 @@ class IntegrationUpdateWorkflow(UpdateRounds):
             declared=update.kind.value, old_version=old_version, new_version=new_version,
             bump=bump, compat=compat, report=report, backend=self._progress.backend,
             usage=self._progress.usage,
-            migration=files.get(f"integrations/{update.slug}/MIGRATION.md", ""))
+            migration=files.get(f"integrations/{update.slug}/MIGRATION.md", ""),
+            template=self._pr_template)
 
     async def _open_pull_request(self, inp: UpdateInput, update: UpdateRequest,
                                  old_files: dict[str, str], old_version: str,
                                  generated: Generated) -> int:
         files, _, _, new_version, bump = generated
         await self._at("pull_request")
+        guidance = await read_guidance(inp.repo, UPDATE_GUIDANCE_PATCH)  # its PR template
+        self._pr_template = guidance.pr_template if guidance else ""
         branch = self._progress.branch = f"{UPDATE_BRANCH_PREFIX}{update.slug}"
         pull = await open_bot_pull_request(
             self._saga, repo=inp.repo, branch=branch, files=files,
