@@ -7,20 +7,10 @@ whether the answer was taken, and why not (another revision, nothing waiting, th
 
 from __future__ import annotations
 
-import asyncio
-
-from temporalio.client import (
-    WorkflowExecutionStatus,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-    WorkflowUpdateStage,
-)
-from temporalio.service import RPCError, RPCStatusCode
-
 from models.plan import PlanAnswer, PlanApproval, PlanRevision
 from starter.commands import Command, CommandName
-from starter.dispatch import RESULT_WAIT_SECONDS, RPC_TIMEOUT, Dispatcher, Outcome
-from starter.dispatch import TemporalUnavailable as Unavailable
+from starter.dispatch import Dispatcher, Outcome
+from starter.request_updates import Taken, send_update
 
 APPROVE_PLAN_UPDATE = "approve_plan"  # workflows.plan_gate's names
 REVISE_PLAN_UPDATE = "revise_plan"
@@ -40,34 +30,14 @@ async def answer_plan(dispatcher: Dispatcher, repo: str, issue: int,
                       answer: PlanApproval | PlanRevision,
                       update_id: str | None = None) -> Outcome:
     """Send ``answer`` to the request of ``issue``; accepted, or rejected saying why."""
-    name = APPROVE_PLAN_UPDATE if isinstance(answer, PlanApproval) else REVISE_PLAN_UPDATE
-    what = "plan approval" if isinstance(answer, PlanApproval) else "plan revision"
-    found = await dispatcher.find(repo, issue)
-    if found is None:
-        return Outcome("not_found", f"no workflow is working on #{issue}: nothing has a plan")
-    kind, handle, status = found
-    if status != WorkflowExecutionStatus.RUNNING:
-        state = status.name.lower() if status else "unknown"
-        return Outcome("rejected", f"{handle.id} is {state}: no plan waits", handle.id, kind,
-                       accepted=False)
-    try:
-        update = await handle.start_update(name, answer, id=update_id,
-                                           wait_for_stage=WorkflowUpdateStage.ACCEPTED,
-                                           result_type=PlanAnswer, rpc_timeout=RPC_TIMEOUT)
-        result: PlanAnswer | None = await asyncio.wait_for(update.result(),
-                                                           RESULT_WAIT_SECONDS)
-    except WorkflowUpdateFailedError as exc:
-        reason = getattr(exc.cause, "message", "") or str(exc.cause or exc)
-        return Outcome("rejected", f"{what} not accepted: {reason}", handle.id, kind,
-                       accepted=False)
-    except TimeoutError:  # accepted; the handler is still at work
-        result = None
-    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-        raise Unavailable(f"Temporal did not answer ({type(exc).__name__}); try again") from None
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            return Outcome("rejected", f"{handle.id} is not running: no plan waits", handle.id,
-                           kind, accepted=False)
-        raise Unavailable(f"Temporal did not answer ({type(exc).__name__}); try again") from None
+    approval = isinstance(answer, PlanApproval)
+    what = "plan approval" if approval else "plan revision"
+    sent = await send_update(dispatcher, repo, issue,
+                             name=APPROVE_PLAN_UPDATE if approval else REVISE_PLAN_UPDATE,
+                             arg=answer, result_type=PlanAnswer, update_id=update_id,
+                             refused=f"{what} not accepted", nothing="no plan waits")
+    if not isinstance(sent, Taken):
+        return sent
+    result: PlanAnswer | None = sent.answer
     message = f"{what} accepted" + (f": {result.message}" if result else "")
-    return Outcome("updated", message, handle.id, kind, accepted=True)
+    return Outcome("updated", message, sent.workflow_id, sent.kind, accepted=True)

@@ -7,27 +7,19 @@ why; the approving review of the bot's pull request at its head then approves it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from temporalio.client import Client
 
 from models.creation import Progress
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
 from tests.update_helpers import push
-from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
-
-SECRET = "approval-webhooks-secret"
-
-
-@pytest.fixture(name="hooked")
-def hooked_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch, temporal_address: str,
-                   task_queue: str) -> Iterator[WebhookWorld]:
-    with webhook_world(data_dir, monkeypatch, temporal_address=temporal_address,
-                       task_queue=task_queue, secret=SECRET) as world:
-        yield world
+from tests.webhook_flow import (  # noqa: F401 - the fixture `hooked`
+    WebhookWorld,
+    hooked_fixture,
+    skip_issue_numbers,
+    wait_for_run,
+)
 
 
 async def _reply(world: WebhookWorld, number: int) -> str:

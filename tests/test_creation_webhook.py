@@ -3,9 +3,6 @@ approving PR review approves it, and after a failure her `/retry` comment starts
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
@@ -14,17 +11,12 @@ from models.states import IntegrationState
 from registry.store import Registry
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
-from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
-
-SECRET = "webhook-flow-secret"
-
-
-@pytest.fixture(name="hooked")
-def hooked_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch, temporal_address: str,
-                   task_queue: str) -> Iterator[WebhookWorld]:
-    with webhook_world(data_dir, monkeypatch, temporal_address=temporal_address,
-                       task_queue=task_queue, secret=SECRET) as world:
-        yield world
+from tests.webhook_flow import (  # noqa: F401 - the fixture `hooked`
+    WebhookWorld,
+    hooked_fixture,
+    skip_issue_numbers,
+    wait_for_run,
+)
 
 
 def _approve_by_review(world: WebhookWorld, pr_number: int) -> None:

@@ -7,8 +7,6 @@ issue closed by a person cancels the run, undone and said once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
@@ -18,17 +16,12 @@ from models.events import EventType
 from registry.store import open_registry
 from tests.conftest import running_worker
 from tests.creation_helpers import wait_for_approval_wait
-from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
-
-SECRET = "github-events-secret"
-
-
-@pytest.fixture(name="hooked")
-def hooked_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch, temporal_address: str,
-                   task_queue: str) -> Iterator[WebhookWorld]:
-    with webhook_world(data_dir, monkeypatch, temporal_address=temporal_address,
-                       task_queue=task_queue, secret=SECRET) as world:
-        yield world
+from tests.webhook_flow import (  # noqa: F401 - the fixture `hooked`
+    WebhookWorld,
+    hooked_fixture,
+    skip_issue_numbers,
+    wait_for_run,
+)
 
 
 async def _comment_with(world: WebhookWorld, number: int, needle: str) -> str:

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -52,19 +52,15 @@ from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
 from tests.creation_recording import replays_and_is_kept
 from tests.messages_api_server import claude_api
 from tests.test_creation_crash import _stop, _worker
-from tests.webhook_flow import WebhookWorld, skip_issue_numbers, wait_for_run, webhook_world
+from tests.webhook_flow import (  # noqa: F401 - the fixture `hooked`
+    WebhookWorld,
+    hooked_fixture,
+    skip_issue_numbers,
+    wait_for_run,
+)
 from workflows import names
 
-SECRET = "plan-approval-secret"
 ALERTS = "GET /alerts/{region} - active weather alerts for a region"
-
-
-@pytest.fixture(name="hooked")
-def hooked_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch, temporal_address: str,
-                   task_queue: str) -> Iterator[WebhookWorld]:
-    with webhook_world(data_dir, monkeypatch, temporal_address=temporal_address,
-                       task_queue=task_queue, secret=SECRET) as world:
-        yield world
 
 
 async def _until(what: str, check: Callable[[], object], seconds: float = 120) -> object:

@@ -113,6 +113,19 @@ def webhook_world(data_dir: Path, monkeypatch: pytest.MonkeyPatch, *, temporal_a
             get_settings.cache_clear()
 
 
+HOOKED_SECRET = "webhook-flow-secret"
+
+
+@pytest.fixture(name="hooked")
+def hooked_fixture(data_dir: Path, monkeypatch: pytest.MonkeyPatch, temporal_address: str,
+                   task_queue: str) -> Iterator[WebhookWorld]:
+    """The webhook world on this test's Temporal server and task queue (import it into a
+    test module: ``from tests.webhook_flow import hooked_fixture``)."""
+    with webhook_world(data_dir, monkeypatch, temporal_address=temporal_address,
+                       task_queue=task_queue, secret=HOOKED_SECRET) as world:
+        yield world
+
+
 ISSUE_BLOCK = 20
 _ISSUE_BLOCKS: dict[int, str] = {}  # count -> the test that skipped it, for this session
 
