@@ -11,6 +11,7 @@ from models.plan import PlanAnswer, PlanApproval, PlanRevision
 from starter.commands import Command, CommandName
 from starter.dispatch import Dispatcher, Outcome
 from starter.request_updates import Taken, send_update
+from workflows import names
 
 APPROVE_PLAN_UPDATE = "approve_plan"  # workflows.plan_gate's names
 REVISE_PLAN_UPDATE = "revise_plan"
@@ -35,7 +36,9 @@ async def answer_plan(dispatcher: Dispatcher, repo: str, issue: int,
     sent = await send_update(dispatcher, repo, issue,
                              name=APPROVE_PLAN_UPDATE if approval else REVISE_PLAN_UPDATE,
                              arg=answer, result_type=PlanAnswer, update_id=update_id,
-                             refused=f"{what} not accepted", nothing="no plan waits")
+                             refused=f"{what} not accepted",
+                             nothing="no plan waits (only new integration requests have one)",
+                             kinds=(names.CREATION_WORKFLOW,))
     if not isinstance(sent, Taken):
         return sent
     result: PlanAnswer | None = sent.answer

@@ -44,13 +44,18 @@ def _unavailable(exc: Exception) -> TemporalUnavailable:
 
 async def send_update(dispatcher: Dispatcher, repo: str, issue: int, *, name: str, arg: Any,
                       result_type: type, update_id: str | None, refused: str,
-                      nothing: str) -> Outcome | Taken:
-    """``name(arg)`` to the request of ``issue``; an ``Outcome`` when it was not taken
-    ("<refused>: <why>", or "... <nothing>" when no request runs), else ``Taken``."""
+                      nothing: str, kinds: tuple[str, ...] = REQUEST_WORKFLOWS,
+                      ) -> Outcome | Taken:
+    """``name(arg)`` to the request of ``issue`` (a workflow of one of ``kinds``); an
+    ``Outcome`` when it was not taken ("<refused>: <why>", or "... <nothing>" when no such
+    request runs), else ``Taken``."""
     found = await dispatcher.find(repo, issue)
     if found is None or found[0] not in REQUEST_WORKFLOWS:
         return Outcome("not_found", f"no request is working on #{issue}: {nothing}",
                        accepted=False)
+    if found[0] not in kinds:
+        return Outcome("rejected", f"#{issue} is handled by {found[0]}: {nothing}",
+                       found[1].id, found[0], accepted=False)
     kind, handle, status = found
     if status != WorkflowExecutionStatus.RUNNING:
         state = status.name.lower() if status else "not running"

@@ -4,6 +4,7 @@ nothing waits — and every action is audited with the token's name as actor."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import pytest
@@ -12,11 +13,17 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from models.creation import CreationResult
+from models.creation import CreationResult, Progress
 from models.deploy import DeployInput
 from models.events import EventType
 from registry.store import Registry
-from starter.api.schemas import ApproveBody, ChangesBody
+from starter.api.schemas import (
+    ApproveBody,
+    BudgetBody,
+    ChangesBody,
+    PlanApproveBody,
+    PlanReviseBody,
+)
 from tests.api_helpers import OPERATE, TOKENS, api_app, api_client
 from tests.conftest import running_worker
 from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
@@ -117,6 +124,53 @@ async def test_approve_through_the_api_merges_at_the_reviewed_head(
     assert len(audited) == len(actions)
 
 
+async def test_a_plan_is_answered_through_the_api_bound_to_its_revision(
+        client: Client, task_queue: str, world: World, registry: Registry,
+        api_env: None) -> None:
+    issue = world.new_issue()
+    async with running_worker(client, task_queue), api_client(api_app()) as api:
+        handle = await client.start_workflow(
+            names.CREATION_WORKFLOW, world.creation_input(issue, plan_first=True),
+            id=names.creation_workflow_id(world.repo, issue), task_queue=task_queue,
+            result_type=CreationResult)
+        for _ in range(600):  # bounded: the offline analysis takes seconds
+            progress = await handle.query("progress", result_type=Progress)
+            if progress.waiting_for_plan:
+                break
+            await asyncio.sleep(0.2)
+        assert progress.waiting_for_plan and progress.plan_revision == 1
+        ahead = await api.post(f"/api/v1/requests/{issue}/approve-plan", json={"revision": 2},
+                               headers=OPERATE)
+        assert ahead.status_code == 409
+        assert "that answers revision 2, but the plan is at revision 1" in ahead.json()["detail"]
+        broke = await api.post(f"/api/v1/requests/{issue}/budget", json={"amount_usd": 1},
+                               headers=OPERATE)
+        assert broke.status_code == 409 and "not waiting at its dollar cap" in \
+            broke.json()["detail"]
+        revised = await api.post(f"/api/v1/requests/{issue}/revise-plan", headers=OPERATE,
+                                 json={"revision": 1, "text": "drop POST /subscriptions"})
+        assert revised.status_code == 200, revised.text
+        for _ in range(600):
+            progress = await handle.query("progress", result_type=Progress)
+            if progress.waiting_for_plan and progress.plan_revision == 2:
+                break
+            await asyncio.sleep(0.2)
+        approved = await api.post(f"/api/v1/requests/{issue}/approve-plan", json={"revision": 2},
+                                  headers=OPERATE)
+        assert approved.status_code == 200, approved.text
+        progress = await wait_for_approval_wait(handle)
+        assert progress.plan_approved_by == "ops-bot"
+        files = [f.filename for f in world.as_user("alice").get_pull(progress.pr_number or 0)
+                 .get_files()]
+        assert files  # the code was written from revision 2
+        await handle.cancel()
+        with contextlib.suppress(Exception):  # ended (undone) before the next test's run
+            await handle.result()
+    assert [(a["action"], a["status"]) for a in api_actions(registry)] == [
+        ("approve-plan", "rejected"), ("budget", "rejected"), ("revise-plan", "updated"),
+        ("approve-plan", "updated")]
+
+
 async def test_cancel_reaches_a_waiting_request_and_unknown_ones_are_404(
         client: Client, task_queue: str, world: World, registry: Registry,
         api_env: None) -> None:
@@ -153,7 +207,13 @@ BODIES = st.one_of(
     st.fixed_dictionaries({"head_sha": st.from_regex(r"[0-9a-fA-F]{5,42}", fullmatch=True)},
                           optional={"comment": st.text(max_size=30), "x": JSON}),
     st.fixed_dictionaries({"text": st.text(max_size=40)}, optional={"reviewer": JSON}),
+    st.fixed_dictionaries({"revision": st.integers(-2, 1001) | JSON},
+                          optional={"text": st.text(max_size=40)}),
+    st.fixed_dictionaries({"amount_usd": st.floats() | st.integers(-5, 10**7) | JSON}),
 )
+ACTIONS = (("approve", ApproveBody), ("request-changes", ChangesBody),
+           ("approve-plan", PlanApproveBody), ("revise-plan", PlanReviseBody),
+           ("budget", BudgetBody))
 
 
 @settings(max_examples=60, deadline=None,
@@ -165,7 +225,7 @@ async def test_any_action_body_is_a_422_sentence_or_reaches_the_dispatcher(
     dispatcher, which finds no workflow for the issue (404) — never a 5xx. (A repository no
     other test uses: the session's server holds other tests' requests by issue number.)"""
     async with api_client(api_app(github_repo="demo/nobody-asked-here")) as api:
-        for path, model in (("approve", ApproveBody), ("request-changes", ChangesBody)):
+        for path, model in ACTIONS:
             answer = await api.post(f"/api/v1/requests/{issue}/{path}", json=body,
                                     headers=OPERATE)
             try:
@@ -175,4 +235,5 @@ async def test_any_action_body_is_a_422_sentence_or_reaches_the_dispatcher(
                 valid = False
             assert answer.status_code == (404 if valid else 422), answer.text
             detail = answer.json()["detail"]
-            assert detail.startswith("no workflow is working on" if valid else "invalid request")
+            assert detail.startswith(("no workflow is working on", "no request is working on")
+                                     if valid else "invalid request"), detail

@@ -26,6 +26,7 @@ from activities.github_issues import (
     add_labels,
     close_issue,
     get_collaborator_permission,
+    issue_labels,
     remove_labels,
     upsert_bot_comment,
 )
@@ -48,6 +49,7 @@ from models.github import (
     CreateBranch,
     DeleteBranch,
     InlineComment,
+    IssueQuery,
     LabelChange,
     MergePull,
     OpenPullRequest,
@@ -138,7 +140,7 @@ def test_every_activity_is_exported_for_the_worker() -> None:
         "get_collaborator_permission", "create_branch", "commit_files", "delete_branch",
         "set_commit_status", "open_pull_request", "update_pull_request_body",
         "request_reviewers", "post_review", "merge_pull_request", "close_pull_request",
-        "list_pull_request_files",
+        "list_pull_request_files", "issue_labels",
     }
 
 
@@ -196,6 +198,14 @@ def test_remove_labels_twice_and_absent_label_is_fine(repo: str, alice: Reposito
     twice(remove_labels, LabelChange(repo=repo, number=number,
                                      labels=["ccb:testing", "never-there"]))
     assert [label.name for label in alice.get_issue(number).labels] == ["keep"]
+
+
+def test_issue_labels_reads_the_label_names(repo: str, alice: Repository) -> None:
+    number = new_issue(alice)
+    assert run(issue_labels, IssueQuery(repo=repo, number=number)) == []
+    alice.get_issue(number).add_to_labels("plan-first", "integration-request")
+    labels = ["integration-request", "plan-first"]
+    assert twice(issue_labels, IssueQuery(repo=repo, number=number)) == (labels, labels)
 
 
 def test_close_issue_twice_leaves_it_closed(repo: str, alice: Repository) -> None:

@@ -33,6 +33,7 @@ from models.manifest import ModuleSpec, PublicFunction, TechnicalSpec
 from models.plan import PlanAnswer, PlanApproval, PlanCost, PlanRevision
 from models.request import MAX_ENDPOINTS, Endpoint, IntegrationRequest
 from models.states import IntegrationState
+from models.update import UpdateInput
 from registry.store import Registry
 from rules.plan_feedback import revised_request
 from rules.plan_text import plan_comment
@@ -52,6 +53,7 @@ from tests.creation_helpers import (  # noqa: F401 - the fixture `world`
 from tests.creation_recording import replays_and_is_kept
 from tests.messages_api_server import claude_api
 from tests.test_creation_crash import _stop, _worker
+from tests.update_helpers import new_update_issue, seed_integration, update_body
 from tests.webhook_flow import (  # noqa: F401 - the fixture `hooked`
     WebhookWorld,
     hooked_fixture,
@@ -340,3 +342,24 @@ async def test_a_plan_through_claude_costs_money_and_its_revision_reaches_the_mo
     assert "Plan feedback for revision 2 (from carol)" in request_block
     assert "/alerts/{region}" in request_block
     assert world.branches() == ["main"] and world.pulls() == []
+
+
+async def test_an_update_request_has_no_plan_and_says_so(
+        client: Client, task_queue: str, world: World, registry: Registry) -> None:
+    seed_integration(world, registry)
+    body = update_body("acme-weather", "feature", "Add hourly forecasts.",
+                       "GET /forecast/{city}/hourly - the hourly forecast")
+    issue = new_update_issue(world, body)
+    async with running_worker(client, task_queue):
+        handle = await client.start_workflow(
+            "IntegrationUpdateWorkflow", UpdateInput(repo=world.repo, issue_number=issue,
+                                                     requested_by="alice", body=body),
+            id=names.update_workflow_id(world.repo, issue), task_queue=task_queue)
+        await wait_for_approval_wait(handle)
+        said = await answer_plan(Dispatcher(client, task_queue), world.repo, issue,
+                                 PlanApproval(reviewer="carol", revision=1, source="cli"))
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):  # undone, so the id is free again
+            await handle.result()
+    assert said.status == "rejected" and not said.accepted
+    assert "no plan waits (only new integration requests have one)" in said.message

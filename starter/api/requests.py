@@ -1,6 +1,7 @@
 """Actions on a request (the issue that asked for an integration or an update): approve,
-request changes, retry, cancel — the same workflow messages as the comment commands and
-`ccb`, through ``starter.dispatch``; each one audited with the token's name as actor."""
+request changes, approve or revise its plan, raise its dollar cap, retry, cancel — the same
+workflow messages as the comment commands and `ccb`, through ``starter.dispatch``; each one
+audited with the token's name as actor."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowExecutionStatus
 
 from models.creation import ApprovalDecision, ChangeRequest
+from models.plan import PlanApproval, PlanRevision
+from models.spend import BudgetRaise
 from registry.queries import slug_of_issue
 from starter.api.auth import OPERATE, Caller
 from starter.api.common import (
@@ -23,9 +26,18 @@ from starter.api.common import (
     registry_of,
     settings_of,
 )
-from starter.api.schemas import Accepted, ApproveBody, ChangesBody
+from starter.api.schemas import (
+    Accepted,
+    ApproveBody,
+    BudgetBody,
+    ChangesBody,
+    PlanApproveBody,
+    PlanReviseBody,
+)
+from starter.budget_dispatch import raise_budget
 from starter.dispatch import Dispatcher, Outcome, TemporalUnavailable
 from starter.issue_events import cancel_and_say
+from starter.plan_dispatch import answer_plan
 
 router = APIRouter(prefix="/requests/{issue}", tags=["requests"], responses=ACTION_ERRORS)
 
@@ -67,6 +79,37 @@ async def request_changes(request: Request, issue: ISSUE, body: ChangesBody,
     change = ChangeRequest(reviewer=caller.name, text=body.text, source="api")
     return await _deliver(request, caller, "request-changes", issue,
                           lambda d, repo: d.request_changes(repo, issue, change))
+
+
+@router.post("/approve-plan", response_model=Accepted, summary="Approve a plan revision")
+async def approve_plan(request: Request, issue: ISSUE, body: PlanApproveBody,
+                       caller: Caller = OPERATE) -> JSONResponse:
+    """Plan-first: the ``approve_plan`` update, bound to ``revision``; the code is written
+    from it. 200 when accepted, 409 with the workflow's reason when not."""
+    answer = PlanApproval(reviewer=caller.name, revision=body.revision, source="api")
+    return await _deliver(request, caller, "approve-plan", issue,
+                          lambda d, repo: answer_plan(d, repo, issue, answer))
+
+
+@router.post("/revise-plan", response_model=Accepted, summary="Ask for a plan's next revision")
+async def revise_plan(request: Request, issue: ISSUE, body: PlanReviseBody,
+                      caller: Caller = OPERATE) -> JSONResponse:
+    """Plan-first: the ``revise_plan`` update: the analysis runs again with ``text`` and
+    the next revision is posted."""
+    answer = PlanRevision(reviewer=caller.name, revision=body.revision, source="api",
+                          text=body.text)
+    return await _deliver(request, caller, "revise-plan", issue,
+                          lambda d, repo: answer_plan(d, repo, issue, answer))
+
+
+@router.post("/budget", response_model=Accepted, summary="Raise a waiting request's dollar cap")
+async def budget(request: Request, issue: ISSUE, body: BudgetBody,
+                 caller: Caller = OPERATE) -> JSONResponse:
+    """The ``raise_budget`` update of a request waiting at its dollar cap (at most
+    ``CCB_BUDGET_RAISE_MAX_USD``): it goes on where it stopped."""
+    ask = BudgetRaise(actor=caller.name, amount_usd=body.amount_usd, source="api")
+    return await _deliver(request, caller, "budget", issue,
+                          lambda d, repo: raise_budget(d, repo, issue, ask))
 
 
 @router.post("/cancel", status_code=202, response_model=Accepted)

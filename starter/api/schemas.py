@@ -116,6 +116,27 @@ class ChangesBody(BaseModel):
     text: str = Field(min_length=1, max_length=20_000, description="what to change")
 
 
+class PlanApproveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revision: int = Field(ge=1, le=999, description="the plan revision you read: the approval "
+                                                    "is bound to it")
+
+
+class PlanReviseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revision: int = Field(ge=1, le=999, description="the plan revision you answer")
+    text: str = Field(min_length=1, max_length=20_000, description="what to change in it")
+
+
+class BudgetBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount_usd: float = Field(gt=0, le=1_000_000, allow_inf_nan=False,
+                              description="dollars to add to the request's cap")
+
+
 class DeployBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
