@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from models.request import (
     SLUG_PATTERN,
     AuthType,
+    Endpoint,
     FieldProblem,
     IntegrationRequest,
     IntegrationType,
@@ -226,6 +227,8 @@ def _parse_request(body: object) -> ParsedRequest:
                          problems) if values.get(WEBHOOK_SIGNATURE) else None)
     endpoints = (endpoints_of(ENDPOINTS, values[ENDPOINTS], problems)
                  if values.get(ENDPOINTS) else [])
+    if kind == IntegrationType.SYNC_JOB and endpoints:
+        _sync_source(endpoints, problems)
     requirements = _text(REQUIREMENTS, values.get(REQUIREMENTS, ""), problems)
     example_usage = _text(EXAMPLE_USAGE, values.get(EXAMPLE_USAGE, ""), problems)
     if problems or named is None or kind is None or auth is None or base_url is None:
@@ -245,6 +248,19 @@ def _parse_request(body: object) -> ParsedRequest:
     except ValidationError as exc:
         return ParsedRequest(problems=_validation_problems(exc))
     return ParsedRequest(request=request)
+
+
+RECORD_METHODS = ("GET", "POST")  # what a sync job can page through: answers with records
+
+
+def _sync_source(endpoints: list[Endpoint], problems: list[FieldProblem]) -> None:
+    """A sync job reads records from one of its endpoints: one must answer with them."""
+    if not any(e.method in RECORD_METHODS for e in endpoints):
+        methods = ", ".join(sorted({e.method for e in endpoints}))
+        problems.append(FieldProblem(field=ENDPOINTS, message=(
+            f"a sync job pages through the records an endpoint returns, but yours are only "
+            f"{methods}, which answer without records: list the GET (or POST) endpoint it "
+            "reads, e.g. `GET /items?cursor - the items to sync`")))
 
 
 def _parse_update(body: object) -> ParsedUpdate:

@@ -207,6 +207,26 @@ def test_too_many_endpoints_and_over_long_fields_are_reported_together() -> None
     assert "choose one of: sha256=hex, hex, base64" in messages(parsed)
 
 
+@pytest.mark.parametrize("endpoints", [
+    # CI's drawn request (a sync job whose only endpoints answer without records)
+    "HEAD /?params:integer&cursor={cursor}&format=2&format=a%20b - uses `code` and *markdown*\n"
+    "OPTIONS /{import}/at.{user-id} - 写入数据 🚀",
+    "HEAD /items - the items",
+])
+def test_a_sync_job_without_an_endpoint_that_returns_records_is_told_which_to_add(
+        endpoints: str) -> None:
+    values = {"Service name": "Ledger", "Integration type": "sync-job",
+              "Base URL": "https://api.example.com", "Authentication": "none",
+              "Endpoints": endpoints}
+    parsed = parse_issue_form(render(values))
+    assert fields(parsed) == {"Endpoints"} and parsed.request is None
+    assert "list the GET (or POST) endpoint it reads" in messages(parsed)
+    for kind in ("api-client", "webhook-receiver"):  # only a sync job reads records
+        assert parse_issue_form(render({**values, "Integration type": kind})).ok
+    with_get = parse_issue_form(render({**values, "Endpoints": endpoints + "\nGET /x - x"}))
+    assert with_get.ok
+
+
 def test_many_malformed_lines_are_summarised() -> None:
     values = dict.fromkeys(REQUEST_LABELS, "")
     values.update(

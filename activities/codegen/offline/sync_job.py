@@ -56,8 +56,10 @@ SYNC_ROUTES = '''
 
 def source(lay: Layout) -> Operation:
     """The operation the job pages through: the first GET without path parameters, else
-    the first GET, else the first operation without any, else the first."""
-    ranked = sorted(lay.ops, key=lambda op: (op.method != "GET", bool(op.params)))
+    the first GET, else the same for POST (the form asks a sync job for one of them), else
+    the first operation without any, else the first."""
+    rank = {"GET": 0, "POST": 1}
+    ranked = sorted(lay.ops, key=lambda op: (rank.get(op.method, 2), bool(op.params)))
     return ranked[0]  # sorted is stable: the request's order within each rank
 
 
