@@ -250,17 +250,17 @@ def _parse_request(body: object) -> ParsedRequest:
     return ParsedRequest(request=request)
 
 
-RECORD_METHODS = ("GET", "POST")  # what a sync job can page through: answers with records
+NO_RECORDS = ("HEAD", "OPTIONS")  # answers without a body: nothing for a sync job to page
 
 
 def _sync_source(endpoints: list[Endpoint], problems: list[FieldProblem]) -> None:
     """A sync job reads records from one of its endpoints: one must answer with them."""
-    if not any(e.method in RECORD_METHODS for e in endpoints):
+    if all(e.method in NO_RECORDS for e in endpoints):
         methods = ", ".join(sorted({e.method for e in endpoints}))
         problems.append(FieldProblem(field=ENDPOINTS, message=(
             f"a sync job pages through the records an endpoint returns, but yours are only "
-            f"{methods}, which answer without records: list the GET (or POST) endpoint it "
-            "reads, e.g. `GET /items?cursor - the items to sync`")))
+            f"{methods}, which answer without records: list the endpoint it reads (a GET, "
+            "usually), e.g. `GET /items?cursor - the items to sync`")))
 
 
 def _parse_update(body: object) -> ParsedUpdate:

@@ -220,7 +220,7 @@ def test_a_sync_job_without_an_endpoint_that_returns_records_is_told_which_to_ad
               "Endpoints": endpoints}
     parsed = parse_issue_form(render(values))
     assert fields(parsed) == {"Endpoints"} and parsed.request is None
-    assert "list the GET (or POST) endpoint it reads" in messages(parsed)
+    assert "list the endpoint it reads (a GET, usually)" in messages(parsed)
     for kind in ("api-client", "webhook-receiver"):  # only a sync job reads records
         assert parse_issue_form(render({**values, "Integration type": kind})).ok
     with_get = parse_issue_form(render({**values, "Endpoints": endpoints + "\nGET /x - x"}))

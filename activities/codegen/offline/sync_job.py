@@ -56,9 +56,9 @@ SYNC_ROUTES = '''
 
 def source(lay: Layout) -> Operation:
     """The operation the job pages through: the first GET without path parameters, else
-    the first GET, else the same for POST (the form asks a sync job for one of them), else
-    the first operation without any, else the first."""
-    rank = {"GET": 0, "POST": 1}
+    the first GET, else the same for POST, then the other methods; HEAD and OPTIONS, which
+    answer without records, last (the form refuses a sync job with only those)."""
+    rank = {"GET": 0, "POST": 1, "HEAD": 3, "OPTIONS": 3}
     ranked = sorted(lay.ops, key=lambda op: (rank.get(op.method, 2), bool(op.params)))
     return ranked[0]  # sorted is stable: the request's order within each rank
 
