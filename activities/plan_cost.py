@@ -49,9 +49,8 @@ def estimate(query: PlanCostQuery, *, model: str, max_tokens: int,
 def estimate_plan_cost(query: PlanCostQuery) -> PlanCost:
     """The estimate with this worker's settings. A read: safe to repeat."""
     settings = get_settings()
-    cap = settings.dollar_budget_by_repo.get(query.repo, settings.dollar_budget_per_request)
     return estimate(query, model=settings.claude_model, max_tokens=settings.claude_max_tokens,
-                    prices=settings.claude_prices, cap_usd=cap)
+                    prices=settings.claude_prices, cap_usd=settings.dollar_cap(query.repo))
 
 
 PLAN_ACTIVITIES: list[Callable[..., Any]] = [estimate_plan_cost]

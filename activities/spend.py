@@ -38,7 +38,7 @@ def spend_status(check: SpendCheck) -> SpendStatus:
     settings = get_settings()
     cap = check.cap_usd
     if cap is None:
-        cap = settings.dollar_budget_by_repo.get(check.repo, settings.dollar_budget_per_request)
+        cap = settings.dollar_cap(check.repo)
     rows = calls(check.usage_key)  # raises when the registry cannot be read: no guessing
     spent = round(sum(r.cost_usd for r in rows), 6)
     tokens = sum(r.input_tokens + r.output_tokens + r.cache_creation_input_tokens

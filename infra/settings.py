@@ -283,6 +283,10 @@ class Settings(BaseSettings):
         return ApprovalTimes(approval_expiry=timedelta(hours=self.approval_expiry_hours),
                              reminder_interval=timedelta(hours=self.approval_reminder_hours))
 
+    def dollar_cap(self, repo: str) -> float:
+        """The dollar cap of a request in ``repo``: its override, else the per-request one."""
+        return self.dollar_budget_by_repo.get(repo, self.dollar_budget_per_request)
+
     def fault_pauses(self) -> dict[str, float]:
         """The parsed ``fault_pause`` setting: point name -> seconds."""
         pauses: dict[str, float] = {}

@@ -26,10 +26,10 @@ with workflow.unsafe.imports_passed_through():
     from models.error_types import ErrorType
     from models.events import EventType
     from models.spend import BudgetRaise, BudgetRaiseAnswer, SpendCheck, SpendStatus
-    from workflows.request_texts import span
+    from rules.words import span
+    from workflows.approval import BOT_LOGINS
 
 SPEND_PATCH = "dollar-cap-wait"  # earlier runs had the token cap only
-BOT_LOGIN = "ccb-bot"
 
 
 def usd(amount: float) -> str:
@@ -166,7 +166,7 @@ class WaitsForBudget:
         if not self._budget_waiting:
             raise ValueError("the request is not waiting at its dollar cap: nothing to raise")
         login = ask.actor.strip().lower()
-        if not login or login == BOT_LOGIN or login.endswith("[bot]"):
+        if not login or login in BOT_LOGINS or login.endswith("[bot]"):
             raise ValueError("only a person may raise the dollar cap")
         if not (math.isfinite(ask.amount_usd) and ask.amount_usd > 0):
             raise ValueError("the raise must be a positive number of dollars: `/budget +2`")
